@@ -1,0 +1,44 @@
+# The README's two commands: `make run` and `make test`. Everything installs into .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format install ingest migrate clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Migrate the SQLite database (or DATABASE_URL), load seeds/, serve on HOST:PORT.
+run: $(STAMP)
+	$(BIN)/python scripts/ingest.py seeds
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+ingest: $(STAMP)
+	$(BIN)/python scripts/ingest.py $(or $(PATHS),seeds)
+
+migrate: $(STAMP)
+	$(BIN)/alembic upgrade head
+
+## Lint, then the whole suite on SQLite and PostgreSQL.
+test: lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check app scripts migrations tests
+	$(BIN)/ruff check app scripts migrations tests
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format app scripts migrations tests
+	$(BIN)/ruff check --fix app scripts migrations tests
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

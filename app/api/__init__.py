@@ -1,0 +1,1 @@
+"""HTTP routers, one per resource: validate parameters, call a query, return a schema."""

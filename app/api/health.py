@@ -1,0 +1,33 @@
+"""/api/v1/health"""
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.deps import SessionDep
+from app.errors import ApiError, Problem
+from app.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Is the API up and does its database answer?",
+    responses={503: {"model": Problem, "description": "The database does not answer."}},
+)
+def health(session: SessionDep) -> dict[str, Any]:
+    try:
+        session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        raise ApiError(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "The database did not answer.",
+            headers={"Retry-After": "5"},
+        ) from None
+    return {"status": "ok", "database": "ok"}

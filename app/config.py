@@ -1,0 +1,47 @@
+"""The one settings object, read once from the environment and an optional .env file."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'data' / 'archive.db'}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URL spellings people paste and pick our drivers.
+
+    ``postgresql://`` and ``postgres://`` would make SQLAlchemy look for psycopg2;
+    we ship psycopg 3, so both become ``postgresql+psycopg://``.
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="sqlite:///path, postgresql://… or postgresql+psycopg://…",
+    )
+    cursor_secret: str = Field(
+        default="change-me-in-production",
+        description="Key that signs pagination cursors; set it to a random string in production.",
+    )
+    db_pool_size: int = Field(default=5, ge=1, description="Connections kept per worker.")
+    log_level: str = Field(default="INFO", description="Python logging level of the app.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalize_url(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

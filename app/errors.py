@@ -1,0 +1,146 @@
+"""One error path: every failure leaves the API as RFC 9457 application/problem+json."""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("app")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "/problems/"
+
+
+class ParamError(BaseModel):
+    name: str = Field(description="The parameter's name as sent.", examples=["limit"])
+    location: str = Field(
+        alias="in", description="query, path or header.", examples=["query"], default="query"
+    )
+    reason: str = Field(examples=["must be between 1 and 100"])
+
+    model_config = {"populate_by_name": True}
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=["/problems/invalid-parameters"])
+    title: str = Field(examples=["Invalid parameters"])
+    status: int = Field(examples=[400])
+    detail: str = Field(examples=["limit: must be between 1 and 100"])
+    instance: str | None = Field(default=None, examples=["/api/v1/articles?limit=0"])
+    errors: list[ParamError] | None = Field(
+        default=None, description="For invalid parameters: each bad parameter and why."
+    )
+
+
+class ApiError(Exception):
+    """A typed error that the handler turns into a problem response."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        errors: list[ParamError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.errors, self.headers = errors, headers
+
+
+def invalid_params(*errors: tuple[str, str]) -> ApiError:
+    """400 naming each bad query parameter: invalid_params(("limit", "must be ≥ 1"))."""
+    params = [ParamError(name=name, reason=reason) for name, reason in errors]
+    detail = "; ".join(f"{p.name}: {p.reason}" for p in params)
+    return ApiError(400, "invalid-parameters", "Invalid parameters", detail, params)
+
+
+def not_found(what: str, id_: int) -> ApiError:
+    return ApiError(404, "not-found", "Not found", f"No {what} with id {id_}.")
+
+
+def problem_response(request: Request, error: ApiError) -> JSONResponse:
+    body = Problem(
+        type=TYPE_BASE + error.slug,
+        title=error.title,
+        status=error.status,
+        detail=error.detail,
+        instance=str(request.url.path),
+        errors=error.errors,
+    )
+    return JSONResponse(
+        body.model_dump(by_alias=True, exclude_none=True),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=error.headers,
+    )
+
+
+_HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable"}
+
+
+def _param_name(loc: tuple[Any, ...]) -> tuple[str, str, str]:
+    """(where, parameter name, note on which repeated value) from a pydantic error loc."""
+    where = str(loc[0]) if loc else "query"
+    name = str(loc[1]) if len(loc) > 1 else where
+    rest = [part for part in loc[2:]]
+    note = f" (value #{rest[0] + 1})" if rest and isinstance(rest[0], int) else ""
+    return where, name, note
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        params = []
+        for err in exc.errors():
+            where, name, note = _param_name(tuple(err.get("loc", ())))
+            reason = str(err.get("msg")) + note
+            params.append(ParamError(name=name, location=where, reason=reason))
+        detail = "; ".join(f"{p.name}: {p.reason}" for p in params)
+        error = ApiError(400, "invalid-parameters", "Invalid parameters", detail, params)
+        return problem_response(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
+        detail = str(exc.detail) if exc.detail else title
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            detail = f"No resource at {request.url.path}."
+        slug = title.lower().replace(" ", "-")
+        return problem_response(
+            request, ApiError(exc.status_code, slug, title, detail, headers=exc.headers)
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+        error = ApiError(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "The database did not answer; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
+        return problem_response(request, error)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        error = ApiError(
+            500, "internal-error", "Internal server error", "An unexpected error occurred."
+        )
+        return problem_response(request, error)

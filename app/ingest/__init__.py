@@ -1,0 +1,1 @@
+"""Reading article files (parser, pure) and loading them into the database (loader)."""

@@ -1,0 +1,210 @@
+"""Load parsed articles into the database: idempotent, batched, streaming.
+
+Articles are keyed by URL. Each batch is one transaction, so an interrupted run leaves
+whole articles only, and a re-run finishes the load. Memory holds one batch plus the
+id caches of sources and authors, never the list of files.
+"""
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.ingest.parser import ParsedArticle, ParseError, parse_article
+from app.models import Article, ArticleAuthor, Author, Source, name_key
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class IngestReport:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"files read: {self.read}, inserted: {self.inserted}, updated: {self.updated}, "
+            f"unchanged: {self.unchanged}, rejected: {len(self.rejected)}"
+        )
+
+
+def iter_article_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files as given, and *.txt under folders (recursively), in a stable order."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.endswith(".txt"):
+                        yield Path(root) / name
+        else:
+            yield path
+
+
+def _insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: concurrent ingests may race to add a name."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    session.execute(module.insert(table).on_conflict_do_nothing(), rows)
+
+
+class _Loader:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.source_ids: dict[tuple[str, str], int] = {}
+        self.author_ids: dict[str, int] = {}
+
+    def resolve_sources(self, articles: list[ParsedArticle]) -> None:
+        wanted = {(a.source_name, a.source_domain) for a in articles} - self.source_ids.keys()
+        if not wanted:
+            return
+        rows = [{"name": n, "name_key": name_key(n), "domain": d} for n, d in sorted(wanted)]
+        _insert_ignore(self.session, Source.__table__, rows)
+        names = {n for n, _ in wanted}
+        for id_, name, domain in self.session.execute(
+            select(Source.id, Source.name, Source.domain).where(Source.name.in_(names))
+        ):
+            self.source_ids[(name, domain)] = id_
+
+    def resolve_authors(self, articles: list[ParsedArticle]) -> None:
+        wanted = {n for a in articles for n in a.authors} - self.author_ids.keys()
+        if not wanted:
+            return
+        rows = [{"name": n, "name_key": name_key(n)} for n in sorted(wanted)]
+        _insert_ignore(self.session, Author.__table__, rows)
+        for id_, name in self.session.execute(
+            select(Author.id, Author.name).where(Author.name.in_(wanted))
+        ):
+            self.author_ids[name] = id_
+
+    def write_batch(self, batch: list[tuple[ParsedArticle, str]], report: IngestReport) -> None:
+        articles = [a for a, _ in batch]
+        self.resolve_sources(articles)
+        self.resolve_authors(articles)
+        existing = {
+            url: (id_, digest)
+            for id_, url, digest in self.session.execute(
+                select(Article.id, Article.url, Article.content_hash).where(
+                    Article.url.in_([a.url for a in articles])
+                )
+            )
+        }
+        now = datetime.now(UTC)
+        new: list[tuple[ParsedArticle, str]] = []
+        changed: list[tuple[int, ParsedArticle, str]] = []
+        for article, digest in batch:
+            if article.url not in existing:
+                new.append((article, digest))
+            elif existing[article.url][1] == digest:
+                report.unchanged += 1
+            else:
+                changed.append((existing[article.url][0], article, digest))
+
+        bylines: list[dict[str, Any]] = []
+        if new:
+            rows = [self._row(a, d, now) | {"ingested_at": now} for a, d in new]
+            ids = self.session.scalars(
+                insert(Article).returning(Article.id, sort_by_parameter_order=True), rows
+            ).all()
+            for id_, (article, _) in zip(ids, new, strict=True):
+                bylines += self._bylines(id_, article)
+            report.inserted += len(new)
+        if changed:
+            changed_ids = [id_ for id_, _, _ in changed]
+            self.session.execute(
+                delete(ArticleAuthor).where(ArticleAuthor.article_id.in_(changed_ids))
+            )
+            self.session.execute(
+                update(Article),
+                [{"id": id_} | self._row(a, d, now) for id_, a, d in changed],
+            )
+            for id_, article, _ in changed:
+                bylines += self._bylines(id_, article)
+            report.updated += len(changed)
+        if bylines:
+            self.session.execute(insert(ArticleAuthor), bylines)
+
+    def _row(self, article: ParsedArticle, digest: str, now: datetime) -> dict[str, Any]:
+        return {
+            "url": article.url,
+            "title": article.title,
+            "published_at": article.published_at,
+            "published_offset_minutes": article.offset_minutes,
+            "source_id": self.source_ids[(article.source_name, article.source_domain)],
+            "language": article.language,
+            "word_count": article.word_count,
+            "excerpt": article.excerpt,
+            "body": article.body,
+            "photo_credit": article.photo_credit,
+            "content_hash": digest,
+            "updated_at": now,
+        }
+
+    def _bylines(self, article_id: int, article: ParsedArticle) -> list[dict[str, Any]]:
+        return [
+            {
+                "article_id": article_id,
+                "position": position,
+                "author_id": self.author_ids[name],
+                "published_at": article.published_at,
+            }
+            for position, name in enumerate(article.authors)
+        ]
+
+
+def ingest_paths(
+    engine: Engine,
+    paths: Iterable[str | Path],
+    *,
+    batch_size: int = BATCH_SIZE,
+    on_reject: Callable[[str, str], None] | None = None,
+    on_file: Callable[[], object] | None = None,
+) -> IngestReport:
+    """Load every article file under paths; return what happened to each kind of file."""
+    report = IngestReport()
+    with Session(engine) as session:
+        loader = _Loader(session)
+        batch: list[tuple[ParsedArticle, str]] = []
+        urls: set[str] = set()
+
+        def flush() -> None:
+            if batch:
+                with session.begin():
+                    loader.write_batch(batch, report)
+                batch.clear()
+                urls.clear()
+
+        for path in iter_article_files(paths):
+            report.read += 1
+            if on_file:
+                on_file()
+            try:
+                article = parse_article(path.read_bytes())
+            except (ParseError, OSError) as exc:
+                reason = str(exc) if isinstance(exc, ParseError) else exc.strerror or str(exc)
+                report.rejected.append((str(path), reason))
+                if on_reject:
+                    on_reject(str(path), reason)
+                continue
+            if article.url in urls:
+                # The same URL twice in one batch: write the first, so the second updates it
+                # exactly as it would in a later run.
+                flush()
+            batch.append((article, article.content_hash()))
+            urls.add(article.url)
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+    return report

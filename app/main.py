@@ -1,0 +1,87 @@
+"""The ASGI app: `uvicorn app.main:app` serves whatever DATABASE_URL names."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import OperationalError
+
+from app.api import articles, authors, health, sources
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.migrate import SchemaBehindError, check_schema_current
+
+log = logging.getLogger("app")
+
+DESCRIPTION = """
+An archive of news articles, mostly Russian, served as JSON.
+
+* Filter `/api/v1/articles` by date (`from`, `to`), `author`, `source` and `language`.
+* Page with `cursor` (keyset: any depth costs the same) or `page` (up to 10,000 items deep).
+* Every error is `application/problem+json` (RFC 9457) naming each bad parameter.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, settings.db_pool_size)
+        try:
+            check_schema_current(engine)
+        except SchemaBehindError as exc:
+            log.error("%s", exc)
+            engine.dispose()
+            raise
+        except OperationalError as exc:
+            # Serve anyway: requests answer 503 until the database is back.
+            log.warning("database unreachable at start-up: %s", exc.orig)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPIOffline(
+        title="News archive API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (articles, sources, authors, health):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The schema, minus FastAPI's default 422: invalid input answers 400 problem+json."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for path in schema["paths"].values():
+        for operation in path.values():
+            operation.get("responses", {}).pop("422", None)
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if "application/json" in content and "Problem" in str(content):
+                    content["application/problem+json"] = content.pop("application/json")
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
+    app.openapi_schema = schema
+    return schema
+
+
+app = create_app()

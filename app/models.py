@@ -1,0 +1,98 @@
+"""ORM tables. The schema itself is made only by the Alembic migrations in migrations/.
+
+Indexes and the queries they serve (checked with EXPLAIN QUERY PLAN on SQLite and
+EXPLAIN on PostgreSQL; see docs/indexes.md):
+
+* ``ix_articles_published_at_id`` (published_at, id): the unfiltered listing in either
+  order and date ranges; keyset pagination seeks into it instead of counting offsets.
+* ``ix_articles_source_id_published_at_id``: one or a few sources, newest first.
+* ``ix_articles_language_published_at_id``: the language filter, newest first.
+* ``article_authors`` carries a copy of the article's published_at so that
+  ``ix_article_authors_author_id_published_at`` answers "this author's newest articles"
+  from the index alone, without sorting all of a prolific author's articles.
+* ``name_key`` columns hold ``casefold()``-ed names: SQLite's lower() and LIKE only fold
+  ASCII, so Cyrillic case-insensitive matching and prefix search use these indexed keys.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime
+
+
+def name_key(name: str) -> str:
+    """The form of a name that lookups compare: spaces collapsed, case folded."""
+    return " ".join(name.split()).casefold()
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("name", "domain", name="uq_sources_name_domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    name_key: Mapped[str] = mapped_column(String(500), index=True)
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+
+
+class Author(Base):
+    __tablename__ = "authors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(500), unique=True)
+    name_key: Mapped[str] = mapped_column(String(500), index=True)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_published_at_id", "published_at", "id"),
+        Index("ix_articles_source_id_published_at_id", "source_id", "published_at", "id"),
+        Index("ix_articles_language_published_at_id", "language", "published_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The publisher's own UTC offset, so the API can show the time as they stated it.
+    published_offset_minutes: Mapped[int] = mapped_column(Integer)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"))
+    language: Mapped[str] = mapped_column(String(8))
+    word_count: Mapped[int] = mapped_column(Integer)
+    excerpt: Mapped[str] = mapped_column(Text)
+    # Paragraphs joined by a blank line; a paragraph never contains a newline.
+    body: Mapped[str] = mapped_column(Text)
+    photo_credit: Mapped[str | None] = mapped_column(Text)
+    # Hash of the parsed article: a re-ingest leaves an unchanged article untouched.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    source: Mapped[Source] = relationship(lazy="raise")
+    bylines: Mapped[list["ArticleAuthor"]] = relationship(
+        order_by="ArticleAuthor.position", lazy="raise", cascade="all, delete-orphan"
+    )
+
+
+class ArticleAuthor(Base):
+    __tablename__ = "article_authors"
+    __table_args__ = (
+        Index(
+            "ix_article_authors_author_id_published_at",
+            "author_id",
+            "published_at",
+            "article_id",
+        ),
+    )
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id", ondelete="RESTRICT"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    author: Mapped[Author] = relationship(lazy="raise")

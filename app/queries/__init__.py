@@ -1,0 +1,1 @@
+"""Queries as functions of a session and keyword arguments; the routers only do HTTP."""

@@ -1,0 +1,38 @@
+"""Sources with their article counts and date span."""
+
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.models import Article, Source
+
+
+def _stats() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            Source.id,
+            Source.name,
+            Source.domain,
+            func.count(Article.id).label("article_count"),
+            func.min(Article.published_at).label("first_published_at"),
+            func.max(Article.published_at).label("last_published_at"),
+        )
+        .outerjoin(Article, Article.source_id == Source.id)
+        .group_by(Source.id, Source.name, Source.domain)
+    )
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+def list_sources(session: Session) -> list[dict[str, Any]]:
+    """Every source, most articles first (then by name)."""
+    stmt = _stats().order_by(func.count(Article.id).desc(), Source.name, Source.id)
+    return [_as_dict(row) for row in session.execute(stmt)]
+
+
+def get_source(session: Session, source_id: int) -> dict[str, Any] | None:
+    row = session.execute(_stats().where(Source.id == source_id)).one_or_none()
+    return _as_dict(row) if row else None

@@ -1,0 +1,93 @@
+"""Pydantic models of the API's responses (the public contract; see /docs)."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+# RFC 3339 with the offset the value carries (pydantic would turn +00:00 into "Z";
+# we show the publisher's own spelling of the offset).
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(lambda value: value.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+Language = Literal["ru", "en", "other"]
+
+
+class SourceRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(examples=[1])
+    name: str = Field(examples=["ФедералПресс"])
+    domain: str = Field(examples=["fedpress.ru"])
+
+
+class AuthorRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(examples=[1])
+    name: str = Field(examples=["Екатерина Сумина"])
+
+
+class ArticleItem(BaseModel):
+    id: int = Field(examples=[1])
+    url: str = Field(examples=["https://fedpress.ru/news/55/economy/2359002"])
+    title: str = Field(examples=["В Омске стартовал российско-казахстанский форум"])
+    published_at: Timestamp = Field(
+        description="RFC 3339, in the publisher's own UTC offset.",
+        examples=["2019-11-06T12:26:00+03:00"],
+    )
+    authors: list[AuthorRef] = Field(description="In byline order; may be empty.")
+    source: SourceRef
+    language: Language = Field(examples=["ru"])
+    word_count: int = Field(examples=[273])
+    excerpt: str = Field(
+        description="The first ~300 characters of the body, cut at a word boundary.",
+        examples=["ОМСК, 6 ноября, ФедералПресс. В Омске открылся форум…"],
+    )
+
+
+class Article(ArticleItem):
+    body: str = Field(description="Paragraphs joined by a blank line.")
+    paragraphs: list[str]
+    photo_credit: str | None = Field(examples=["пресс-служба правительства Омской области"])
+    ingested_at: Timestamp
+    updated_at: Timestamp
+
+
+class ArticlePage(BaseModel):
+    items: list[ArticleItem]
+    total: int = Field(description="Articles matching the filters, over all pages.")
+    limit: int = Field(examples=[20])
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class SourceStats(SourceRef):
+    article_count: int = Field(examples=[144])
+    first_published_at: Timestamp | None = Field(examples=["2019-11-01T12:00:00+00:00"])
+    last_published_at: Timestamp | None = Field(examples=["2019-11-18T23:59:00+00:00"])
+
+
+class SourceList(BaseModel):
+    items: list[SourceStats]
+    total: int
+
+
+class AuthorStats(AuthorRef):
+    article_count: int = Field(examples=[12])
+
+
+class AuthorPage(BaseModel):
+    items: list[AuthorStats]
+    total: int
+    limit: int
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    database: Literal["ok"] = "ok"

@@ -229,3 +229,13 @@ def test_unknown_article_is_404(loaded: TestClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert "999999" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("sort", ["-published_at", "published_at"])
+def test_cursor_walk_for_one_author(many: TestClient, sort: str) -> None:
+    # One author is listed through the article_authors index: same order, same pages.
+    query = f"author=Екатерина Сумина&sort={sort}&from=2019-11-02"
+    everything = many.get(f"/api/v1/articles?limit=100&{query}").json()
+    walked = walk(many, f"/api/v1/articles?limit=4&{query}")
+    assert [i["id"] for i in walked] == [i["id"] for i in everything["items"]]
+    assert everything["total"] == len(walked) == 20

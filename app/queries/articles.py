@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, func, literal, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
 from app.models import Article, ArticleAuthor, Author, Source, name_key
@@ -23,41 +23,95 @@ class ArticleFilters:
     source_ids: list[int] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = []
-        if self.published_from is not None:
-            where.append(Article.published_at >= self.published_from)
-        if self.published_to is not None:
-            where.append(Article.published_at <= self.published_to)
-        if self.authors or self.author_ids:
-            keys = [name_key(name) for name in self.authors]
-            author_ids = select(Author.id).where(
-                or_(Author.id.in_(self.author_ids), Author.name_key.in_(keys))
+
+@dataclass
+class Listing:
+    """How to select the filtered articles and in what key to order and seek them.
+
+    Names are resolved to ids first, so the main query compares ids: with one source
+    the (source_id, published_at, id) index yields rows already in order. With exactly
+    one author the listing is driven from article_authors, whose (author_id,
+    published_at, article_id) index does the same for a prolific author.
+    """
+
+    where: list[ColumnElement[bool]]
+    published_at: InstrumentedAttribute[datetime]
+    id: InstrumentedAttribute[int]
+    author_id: int | None = None
+
+    def select_from(self, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+        if self.author_id is not None:
+            stmt = stmt.join(
+                ArticleAuthor,
+                (ArticleAuthor.article_id == Article.id)
+                & (ArticleAuthor.author_id == self.author_id),
             )
+        return stmt.where(*self.where)
+
+
+def _source_ids(session: Session, filters: ArticleFilters) -> list[int]:
+    keys = [name_key(name) for name in filters.sources]
+    found = (
+        session.scalars(
+            select(Source.id).where(
+                or_(
+                    Source.name_key.in_(keys),
+                    Source.domain.in_([k.removeprefix("www.") for k in keys]),
+                )
+            )
+        ).all()
+        if keys
+        else []
+    )
+    return sorted(set(filters.source_ids) | set(found))
+
+
+def _author_ids(session: Session, filters: ArticleFilters) -> list[int]:
+    keys = [name_key(name) for name in filters.authors]
+    found = (
+        session.scalars(select(Author.id).where(Author.name_key.in_(keys))).all() if keys else []
+    )
+    return sorted(set(filters.author_ids) | set(found))
+
+
+def plan_listing(session: Session, filters: ArticleFilters) -> Listing | None:
+    """The Listing for filters, or None when they can match nothing (an unknown name)."""
+    where: list[ColumnElement[bool]] = []
+    published_at: InstrumentedAttribute[datetime] = Article.published_at
+    id_: InstrumentedAttribute[int] = Article.id
+    single_author: int | None = None
+    if filters.authors or filters.author_ids:
+        author_ids = _author_ids(session, filters)
+        if not author_ids:
+            return None
+        if len(author_ids) == 1:
+            single_author = author_ids[0]
+            published_at, id_ = ArticleAuthor.published_at, ArticleAuthor.article_id
+        else:
             where.append(
                 Article.id.in_(
                     select(ArticleAuthor.article_id).where(ArticleAuthor.author_id.in_(author_ids))
                 )
             )
-        if self.sources or self.source_ids:
-            keys = [name_key(name) for name in self.sources]
-            where.append(
-                Article.source_id.in_(
-                    select(Source.id).where(
-                        or_(
-                            Source.id.in_(self.source_ids),
-                            Source.name_key.in_(keys),
-                            Source.domain.in_([k.removeprefix("www.") for k in keys]),
-                        )
-                    )
-                )
-            )
-        if self.languages:
-            where.append(Article.language.in_(self.languages))
-        return where
+    if filters.sources or filters.source_ids:
+        source_ids = _source_ids(session, filters)
+        if not source_ids:
+            return None
+        where.append(
+            Article.source_id == source_ids[0]
+            if len(source_ids) == 1
+            else Article.source_id.in_(source_ids)
+        )
+    if filters.languages:
+        where.append(Article.language.in_(filters.languages))
+    if filters.published_from is not None:
+        where.append(published_at >= filters.published_from)
+    if filters.published_to is not None:
+        where.append(published_at <= filters.published_to)
+    return Listing(where=where, published_at=published_at, id=id_, author_id=single_author)
 
 
-def _listing_columns() -> Select[*tuple[Any, ...]]:
+def listing_columns() -> Select[*tuple[Any, ...]]:
     return select(
         Article.id,
         Article.url,
@@ -123,19 +177,21 @@ def list_articles(
     offset: int = 0,
 ) -> ArticleSlice:
     """One page of articles matching filters, in sort order, after a keyset or an offset."""
+    listing = plan_listing(session, filters)
+    if listing is None:
+        return ArticleSlice(items=[], total=0, next_key=None)
     descending = SORTS[sort]
-    where = filters.conditions()
-    total = session.scalar(select(func.count()).select_from(Article).where(*where)) or 0
+    total = session.scalar(listing.select_from(select(func.count()).select_from(Article))) or 0
 
-    stmt = _listing_columns().where(*where)
+    stmt = listing.select_from(listing_columns())
     if after is not None:
-        key = tuple_(Article.published_at, Article.id)
+        key = tuple_(listing.published_at, listing.id)
         bound = tuple_(literal(after[0], UTCDateTime()), literal(after[1], Integer()))
         stmt = stmt.where(key < bound if descending else key > bound)
     order = (
-        (Article.published_at.desc(), Article.id.desc())
+        (listing.published_at.desc(), listing.id.desc())
         if descending
-        else (Article.published_at.asc(), Article.id.asc())
+        else (listing.published_at.asc(), listing.id.asc())
     )
     rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit + 1)).all()
     has_next = len(rows) > limit
@@ -151,7 +207,7 @@ def list_articles(
 
 def get_article(session: Session, article_id: int) -> dict[str, Any] | None:
     row = session.execute(
-        _listing_columns()
+        listing_columns()
         .add_columns(Article.body, Article.photo_credit, Article.ingested_at, Article.updated_at)
         .where(Article.id == article_id)
     ).one_or_none()

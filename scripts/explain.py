@@ -1,0 +1,69 @@
+#!/usr/bin/env python
+"""Print the query plan of each listing query on the database named by DATABASE_URL.
+
+    DATABASE_URL=... python scripts/explain.py
+
+Used to choose the indexes (docs/indexes.md): no listing should scan the whole table.
+"""
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import make_engine
+from app.models import Article, ArticleAuthor, Author, Source
+from app.queries.articles import ArticleFilters, listing_columns, plan_listing
+
+
+def main() -> None:
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as session:
+        top_author = session.scalar(
+            select(Author.name)
+            .join(ArticleAuthor)
+            .group_by(Author.id, Author.name)
+            .order_by(func.count().desc())
+            .limit(1)
+        )
+        top_source = session.scalar(
+            select(Source.domain)
+            .join(Article)
+            .group_by(Source.id, Source.domain)
+            .order_by(func.count().desc())
+            .limit(1)
+        )
+        cases = {
+            "newest 20": ArticleFilters(),
+            "one source": ArticleFilters(sources=[top_source or ""]),
+            "one author": ArticleFilters(authors=[top_author or ""]),
+            "date range": ArticleFilters(
+                published_from=datetime(2019, 11, 1, tzinfo=UTC),
+                published_to=datetime(2019, 11, 30, tzinfo=UTC),
+            ),
+            "language": ArticleFilters(languages=["en"]),
+        }
+        dialect = engine.dialect.name
+        prefix = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+        for name, filters in cases.items():
+            listing = plan_listing(session, filters)
+            assert listing is not None, name
+            stmt = (
+                listing.select_from(listing_columns())
+                .order_by(listing.published_at.desc(), listing.id.desc())
+                .limit(21)
+            )
+            sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+            print(f"## {name}\n")
+            for row in session.execute(text(prefix + sql)):
+                print("    " + " ".join(str(c) for c in row[-1:]))
+            print()
+
+
+if __name__ == "__main__":
+    main()

@@ -78,7 +78,9 @@ def test_not_found_and_method_not_allowed(client: TestClient) -> None:
     problem(client.post("/api/v1/articles"), 405)
 
 
-def test_unexpected_failure_is_a_500_problem_without_internals(database_url: str) -> None:
+def test_unexpected_failure_is_a_500_problem_without_internals(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_app(Settings(database_url=database_url))
 
     def explode() -> None:
@@ -90,3 +92,4 @@ def test_unexpected_failure_is_a_500_problem_without_internals(database_url: str
     body = problem(response, 500)
     assert "secret internal detail" not in response.text
     assert body["type"] == "/problems/internal-error"
+    assert "secret internal detail" in caplog.text  # logged for the operator

@@ -56,7 +56,7 @@ def list_articles_route(
 )
 def get_article_route(
     session: SessionDep,
-    article_id: Annotated[int, Path(description="Article id.", ge=1, le=MAX_ID)],
+    article_id: Annotated[int, Path(description="Article id.", ge=1, le=MAX_ID, examples=[1])],
 ) -> dict[str, Any]:
     article = get_article(session, article_id)
     if article is None:

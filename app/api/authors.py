@@ -63,7 +63,8 @@ def list_authors_route(
     responses={404: {"model": Problem, "description": "No author with this id."}},
 )
 def get_author_route(
-    session: SessionDep, author_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    session: SessionDep,
+    author_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Author id.", examples=[1])],
 ) -> dict[str, Any]:
     author = get_author(session, author_id)
     if author is None:

@@ -26,7 +26,8 @@ def list_sources_route(session: SessionDep) -> dict[str, Any]:
     responses={404: {"model": Problem, "description": "No source with this id."}},
 )
 def get_source_route(
-    session: SessionDep, source_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    session: SessionDep,
+    source_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Source id.", examples=[1])],
 ) -> dict[str, Any]:
     source = get_source(session, source_id)
     if source is None:

@@ -49,6 +49,26 @@ class ArticleItem(BaseModel):
     )
 
 
+class Highlight(BaseModel):
+    title: str = Field(
+        description="The title, HTML-escaped, matched words in <mark>.",
+        examples=["<mark>Форум</mark> в Омске"],
+    )
+    snippet: str = Field(
+        description="About 30 words of the body around the best match, HTML-escaped, "
+        "matched words in <mark>.",
+        examples=[
+            "…В Омске открылся <mark>форум</mark> сотрудничества России и <mark>Казахстана</mark>…"
+        ],
+    )
+
+
+class ArticleListItem(ArticleItem):
+    highlight: Highlight | None = Field(
+        default=None, description="Present when the listing is a search (`q`)."
+    )
+
+
 class Article(ArticleItem):
     body: str = Field(description="Paragraphs joined by a blank line.")
     paragraphs: list[str]
@@ -58,7 +78,7 @@ class Article(ArticleItem):
 
 
 class ArticlePage(BaseModel):
-    items: list[ArticleItem]
+    items: list[ArticleListItem]
     total: int = Field(description="Articles matching the filters, over all pages.")
     limit: int = Field(examples=[20])
     next_cursor: str | None = Field(
@@ -91,3 +111,37 @@ class AuthorPage(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     database: Literal["ok"] = "ok"
+
+
+class SourceCount(SourceRef):
+    count: int = Field(examples=[12])
+
+
+class AuthorCount(AuthorRef):
+    count: int = Field(examples=[3])
+
+
+class LanguageCount(BaseModel):
+    value: Language
+    count: int = Field(examples=[120])
+
+
+class Bucket(BaseModel):
+    start: Timestamp = Field(
+        description="Start of the UTC day, week (Monday), month or year.",
+        examples=["2019-11-01T00:00:00+00:00"],
+    )
+    count: int = Field(examples=[42])
+
+
+class Histogram(BaseModel):
+    interval: Literal["day", "week", "month", "year"]
+    buckets: list[Bucket] = Field(description="Oldest first; empty buckets are left out.")
+
+
+class Facets(BaseModel):
+    total: int = Field(description="Articles matching the filters (and q).")
+    sources: list[SourceCount] = Field(description="Top sources by count (facet_limit).")
+    authors: list[AuthorCount] = Field(description="Top authors by count (facet_limit).")
+    languages: list[LanguageCount]
+    published_at: Histogram

@@ -9,12 +9,20 @@ from sqlalchemy import Engine, inspect, text
 from app.config import Settings
 from app.db import Base, make_engine
 from app.main import create_app
-from app.migrate import SchemaBehindError, current_revision, head_revision, upgrade_to_head
+from app.migrate import (
+    SchemaBehindError,
+    current_revision,
+    head_revision,
+    include_name,
+    upgrade_to_head,
+)
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         assert compare_metadata(context, Base.metadata) == []
 
 

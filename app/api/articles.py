@@ -7,11 +7,21 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.api.deps import SessionDep, SettingsDep
 from app.api.params import MAX_ID, Cursor, Limit, Page, article_filters, next_page, resolve_position
-from app.errors import Problem, not_found
+from app.errors import Problem, invalid_params, not_found
 from app.queries.articles import ArticleFilters, get_article, list_articles
-from app.schemas import Article, ArticlePage
+from app.queries.facets import Interval, facets
+from app.schemas import Article, ArticlePage, Facets
 
 router = APIRouter(prefix="/articles", tags=["articles"])
+
+Sort = Annotated[
+    Literal["relevance", "-published_at", "published_at"] | None,
+    Query(
+        description="`relevance` (best match first; the default when `q` is given, and only "
+        "with `q`), `-published_at` (newest first; the default otherwise) or `published_at`. "
+        "Ties are broken by id, so the order is total.",
+    ),
+]
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "Invalid parameters (each named in `errors`)."},
@@ -21,7 +31,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 @router.get(
     "",
     response_model=ArticlePage,
-    summary="List articles, newest first, with filters",
+    summary="List and search articles, with filters",
     responses=PROBLEMS,
 )
 def list_articles_route(
@@ -30,15 +40,17 @@ def list_articles_route(
     session: SessionDep,
     settings: SettingsDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
-    sort: Annotated[
-        Literal["-published_at", "published_at"],
-        Query(description="`-published_at` (newest first) or `published_at`; ties by id."),
-    ] = "-published_at",
+    sort: Sort = None,
     limit: Limit = 20,
     page: Page = None,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    after, offset = resolve_position(settings, sort, limit, page, cursor, (datetime, int))
+    if sort is None:
+        sort = "relevance" if filters.search else "-published_at"
+    elif sort == "relevance" and filters.search is None:
+        raise invalid_params(("sort", "relevance needs a search: give q"))
+    key_types = (float, int) if sort == "relevance" else (datetime, int)
+    after, offset = resolve_position(settings, sort, limit, page, cursor, key_types)
     result = list_articles(session, filters, sort=sort, limit=limit, after=after, offset=offset)
     return {
         "items": result.items,
@@ -46,6 +58,25 @@ def list_articles_route(
         "limit": limit,
         "next_cursor": next_page(request, response, settings, sort, result.next_key, page, limit),
     }
+
+
+@router.get(
+    "/facets",
+    response_model=Facets,
+    summary="Counts by source, author, language and date over the filtered articles",
+    responses=PROBLEMS,
+)
+def facets_route(
+    session: SessionDep,
+    filters: Annotated[ArticleFilters, Depends(article_filters)],
+    facet_limit: Annotated[
+        int, Query(ge=1, le=100, description="How many top sources and authors.", examples=[10])
+    ] = 10,
+    interval: Annotated[
+        Interval, Query(description="Histogram bucket size (UTC).", examples=["month"])
+    ] = "month",
+) -> dict[str, Any]:
+    return facets(session, filters, facet_limit=facet_limit, interval=interval)
 
 
 @router.get(

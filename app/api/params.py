@@ -10,6 +10,7 @@ from app.config import Settings
 from app.errors import ApiError, invalid_params
 from app.pagination import MAX_OFFSET, check_page, decode_cursor, encode_cursor
 from app.queries.articles import ArticleFilters
+from app.search.query import MAX_QUERY_CHARS, QueryError, SearchQuery, parse_query
 
 MAX_REPEAT = 50
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
@@ -110,6 +111,15 @@ def article_filters(
     language: Annotated[
         list[str], Query(description="Language code (ru, en, other); may repeat.", examples=["ru"])
     ] = [],  # noqa: B006
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY_CHARS,
+            description="Full-text search, as typed in a search box: words (all must match, "
+            'in any inflected form), "quoted phrases", `OR`, and `-word` to exclude.',
+            examples=["форумы Казахстана -Омск"],
+        ),
+    ] = None,
 ) -> ArticleFilters:
     _check_repeats(
         author=author, author_id=author_id, source=source, source_id=source_id, language=language
@@ -126,7 +136,17 @@ def article_filters(
         sources=source,
         source_ids=source_id,
         languages=language,
+        search=_parse_search(q),
     )
+
+
+def _parse_search(q: str | None) -> SearchQuery | None:
+    if q is None or not q.strip():
+        return None
+    try:
+        return parse_query(q)
+    except QueryError as exc:
+        raise invalid_params(("q", str(exc))) from None
 
 
 def resolve_position(

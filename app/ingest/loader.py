@@ -1,7 +1,8 @@
 """Load parsed articles into the database: idempotent, batched, streaming.
 
-Articles are keyed by URL. Each batch is one transaction, so an interrupted run leaves
-whole articles only, and a re-run finishes the load. Memory holds one batch plus the
+Articles are keyed by URL. Each batch is one transaction (articles, bylines and search
+index together), so an interrupted run leaves whole articles only, and a re-run finishes
+the load. Memory holds one batch plus the
 id caches of sources and authors, never the list of files.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.ingest.parser import ParsedArticle, ParseError, parse_article
 from app.models import Article, ArticleAuthor, Author, Source, name_key
+from app.search.index import Document, analyse, write_documents
 
 BATCH_SIZE = 500
 
@@ -113,6 +115,7 @@ class _Loader:
                 changed.append((existing[article.url][0], article, digest))
 
         bylines: list[dict[str, Any]] = []
+        documents: list[Document] = []
         if new:
             rows = [self._row(a, d, now) | {"ingested_at": now} for a, d in new]
             ids = self.session.scalars(
@@ -120,6 +123,7 @@ class _Loader:
             ).all()
             for id_, (article, _) in zip(ids, new, strict=True):
                 bylines += self._bylines(id_, article)
+                documents.append(analyse(id_, article.title, article.body))
             report.inserted += len(new)
         if changed:
             changed_ids = [id_ for id_, _, _ in changed]
@@ -132,9 +136,11 @@ class _Loader:
             )
             for id_, article, _ in changed:
                 bylines += self._bylines(id_, article)
+                documents.append(analyse(id_, article.title, article.body))
             report.updated += len(changed)
         if bylines:
             self.session.execute(insert(ArticleAuthor), bylines)
+        write_documents(self.session, documents)
 
     def _row(self, article: ParsedArticle, digest: str, now: datetime) -> dict[str, Any]:
         return {

@@ -4,13 +4,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    SQLColumnExpression,
+    Subquery,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
 from app.models import Article, ArticleAuthor, Author, Source, name_key
+from app.search.highlight import highlight_snippet, highlight_title
+from app.search.index import hits as search_hits
+from app.search.query import SearchQuery
 
-SORTS = {"-published_at": True, "published_at": False}  # sort -> descending?
+SORTS = {"-published_at": True, "published_at": False, "relevance": True}  # descending?
 
 
 @dataclass
@@ -22,6 +37,7 @@ class ArticleFilters:
     sources: list[str] = field(default_factory=list)  # names or domains, any case
     source_ids: list[int] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
+    search: SearchQuery | None = None
 
 
 @dataclass
@@ -38,6 +54,7 @@ class Listing:
     published_at: InstrumentedAttribute[datetime]
     id: InstrumentedAttribute[int]
     author_id: int | None = None
+    hits: Subquery | None = None  # (id, score) of the articles matching q
 
     def select_from(self, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
         if self.author_id is not None:
@@ -46,7 +63,15 @@ class Listing:
                 (ArticleAuthor.article_id == Article.id)
                 & (ArticleAuthor.author_id == self.author_id),
             )
+        if self.hits is not None:
+            stmt = stmt.join(self.hits, self.hits.c.id == Article.id)
         return stmt.where(*self.where)
+
+    def sort_key(self, sort: str) -> tuple[SQLColumnExpression[Any], SQLColumnExpression[int]]:
+        if sort == "relevance":
+            assert self.hits is not None
+            return self.hits.c.score, self.id
+        return self.published_at, self.id
 
 
 def _source_ids(session: Session, filters: ArticleFilters) -> list[int]:
@@ -108,7 +133,12 @@ def plan_listing(session: Session, filters: ArticleFilters) -> Listing | None:
         where.append(published_at >= filters.published_from)
     if filters.published_to is not None:
         where.append(published_at <= filters.published_to)
-    return Listing(where=where, published_at=published_at, id=id_, author_id=single_author)
+    hits = None
+    if filters.search is not None:
+        hits = search_hits(session.get_bind().dialect.name, filters.search).subquery("hits")
+    return Listing(
+        where=where, published_at=published_at, id=id_, author_id=single_author, hits=hits
+    )
 
 
 def listing_columns() -> Select[*tuple[Any, ...]]:
@@ -176,32 +206,45 @@ def list_articles(
     after: tuple[Any, ...] | None = None,
     offset: int = 0,
 ) -> ArticleSlice:
-    """One page of articles matching filters, in sort order, after a keyset or an offset."""
+    """One page of articles matching filters, in sort order, after a keyset or an offset.
+
+    With a search, items carry a highlight and sort may be "relevance".
+    """
     listing = plan_listing(session, filters)
     if listing is None:
         return ArticleSlice(items=[], total=0, next_key=None)
     descending = SORTS[sort]
     total = session.scalar(listing.select_from(select(func.count()).select_from(Article))) or 0
 
-    stmt = listing.select_from(listing_columns())
+    first, second = listing.sort_key(sort)
+    stmt = listing.select_from(listing_columns().add_columns(first.label("sort_value")))
+    if listing.hits is not None:
+        stmt = stmt.add_columns(Article.body)
     if after is not None:
-        key = tuple_(listing.published_at, listing.id)
-        bound = tuple_(literal(after[0], UTCDateTime()), literal(after[1], Integer()))
+        key_type = Float() if sort == "relevance" else UTCDateTime()
+        key = tuple_(first, second)
+        bound = tuple_(literal(after[0], key_type), literal(after[1], Integer()))
         stmt = stmt.where(key < bound if descending else key > bound)
-    order = (
-        (listing.published_at.desc(), listing.id.desc())
-        if descending
-        else (listing.published_at.asc(), listing.id.asc())
-    )
+    order = (first.desc(), second.desc()) if descending else (first.asc(), second.asc())
     rows = session.execute(stmt.order_by(*order).offset(offset).limit(limit + 1)).all()
     has_next = len(rows) > limit
     rows = rows[:limit]
     authors = _authors_of(session, [row.id for row in rows])
     items = [_item(row, authors[row.id]) for row in rows]
+    if filters.search is not None:
+        wanted = filters.search.positive_terms
+        for item, row in zip(items, rows, strict=True):
+            item["highlight"] = {
+                "title": highlight_title(row.title, wanted),
+                "snippet": highlight_snippet(row.body, wanted),
+            }
     next_key = None
     if has_next and rows:
         last = rows[-1]
-        next_key = [last.published_at.astimezone(UTC).isoformat(), last.id]
+        value = last.sort_value
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat()
+        next_key = [value, last.id]
     return ArticleSlice(items=items, total=total, next_key=next_key)
 
 

@@ -1,0 +1,131 @@
+"""The search index on each backend: what the ingest writes and the listing matches.
+
+SQLite: an FTS5 table ``articles_fts(title, body)`` whose rowid is the article id, holding
+the analysed terms (app.search.analyzer) separated by spaces; FTS5's own tokenizer then
+only splits on those spaces. Ranked with bm25, the title weighing TITLE_WEIGHT times the
+body. A trigger drops an article's row when the article is deleted.
+
+PostgreSQL: ``article_search(article_id, vector tsvector)`` with a GIN index. The vector
+is built here from the same terms (title weighted A, body B) and cast from its text form,
+so no text search configuration re-analyses it: Russian lemmas and English stems come
+from the one analyzer, and both backends find the same articles for the same query.
+Ranked with ts_rank (A = 1.0, B = 0.4).
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Float,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.types import UserDefinedType
+
+from app.search.analyzer import terms
+from app.search.query import SearchQuery
+
+FTS_TABLE = "articles_fts"
+PG_TABLE = "article_search"
+TITLE_WEIGHT = 5.0
+# Title and body positions are kept apart so a phrase never spans the two (as in FTS5,
+# where they are separate columns).
+BODY_POSITION_GAP = 10
+PG_MAX_POSITION = 16383
+PG_MAX_POSITIONS_PER_TERM = 256
+
+article_search = table(PG_TABLE, column("article_id", Integer), column("vector", TSVECTOR))
+
+
+class _TsQuery(UserDefinedType[str]):
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "tsquery"
+
+
+@dataclass(frozen=True)
+class Document:
+    """An article's analysed text, computed once per article by the ingest."""
+
+    article_id: int
+    title_terms: list[str]
+    body_terms: list[str]
+
+
+def analyse(article_id: int, title: str, body: str) -> Document:
+    return Document(article_id, terms(title), terms(body))
+
+
+def tsvector_text(doc: Document) -> str:
+    positions: dict[str, list[str]] = defaultdict(list)
+    for i, term in enumerate(doc.title_terms, start=1):
+        positions[term].append(f"{min(i, PG_MAX_POSITION)}A")
+    offset = len(doc.title_terms) + BODY_POSITION_GAP
+    for i, term in enumerate(doc.body_terms, start=offset):
+        positions[term].append(f"{min(i, PG_MAX_POSITION)}B")
+    return " ".join(
+        f"'{term}':{','.join(places[:PG_MAX_POSITIONS_PER_TERM])}"
+        for term, places in positions.items()
+    )
+
+
+def write_documents(connection: Session | Connection, docs: Sequence[Document]) -> None:
+    """Add or replace the index entries of these articles."""
+    if not docs:
+        return
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    if bind.dialect.name == "postgresql":
+        connection.execute(
+            text(
+                "INSERT INTO article_search (article_id, vector) "
+                "VALUES (:id, CAST(:vector AS tsvector)) "
+                "ON CONFLICT (article_id) DO UPDATE SET vector = EXCLUDED.vector"
+            ),
+            [{"id": d.article_id, "vector": tsvector_text(d)} for d in docs],
+        )
+        return
+    connection.execute(
+        text("DELETE FROM articles_fts WHERE rowid = :id"), [{"id": d.article_id} for d in docs]
+    )
+    connection.execute(
+        text("INSERT INTO articles_fts (rowid, title, body) VALUES (:id, :title, :body)"),
+        [
+            {"id": d.article_id, "title": " ".join(d.title_terms), "body": " ".join(d.body_terms)}
+            for d in docs
+        ],
+    )
+
+
+def hits(dialect: str, query: SearchQuery) -> Select[*tuple[Any, ...]]:
+    """SELECT id, score of the matching articles; a higher score is more relevant."""
+    if dialect == "postgresql":
+        tsquery = cast(bindparam("tsquery", query.to_tsquery(), type_=String), _TsQuery())
+        return select(
+            article_search.c.article_id.label("id"),
+            func.ts_rank(article_search.c.vector, tsquery, type_=Float).label("score"),
+        ).where(article_search.c.vector.op("@@")(tsquery))
+    fts: ColumnClause[Any] = literal_column(FTS_TABLE)
+    return (
+        select(
+            literal_column("rowid", Integer).label("id"),
+            (-func.bm25(fts, TITLE_WEIGHT, 1.0, type_=Float)).label("score"),
+        )
+        .select_from(table(FTS_TABLE))
+        .where(fts.op("MATCH")(bindparam("fts_match", query.to_fts5())))
+    )

@@ -1,0 +1,65 @@
+"""Full-text search index: FTS5 on SQLite, a tsvector table with GIN on PostgreSQL.
+
+These objects live outside the ORM models (app.search.index writes and reads them), so
+autogenerate is told to ignore them (app.migrate.include_name). Existing articles are
+indexed here, with the same analyzer the ingest uses.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-26
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+from sqlalchemy import text
+
+from app.search.index import analyse, write_documents
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BATCH = 500
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        op.execute(
+            "CREATE VIRTUAL TABLE articles_fts USING fts5("
+            "title, body, tokenize = 'unicode61 remove_diacritics 0')"
+        )
+        op.execute(
+            "CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN "
+            "DELETE FROM articles_fts WHERE rowid = old.id; END"
+        )
+    else:
+        op.execute(
+            "CREATE TABLE article_search ("
+            " article_id INTEGER NOT NULL,"
+            " vector TSVECTOR NOT NULL,"
+            " CONSTRAINT pk_article_search PRIMARY KEY (article_id),"
+            " CONSTRAINT fk_article_search_article_id_articles FOREIGN KEY (article_id)"
+            "  REFERENCES articles (id) ON DELETE CASCADE)"
+        )
+        op.execute("CREATE INDEX ix_article_search_vector ON article_search USING gin (vector)")
+    last = 0
+    while True:
+        rows = bind.execute(
+            text("SELECT id, title, body FROM articles WHERE id > :last ORDER BY id LIMIT :n"),
+            {"last": last, "n": BATCH},
+        ).all()
+        if not rows:
+            break
+        write_documents(bind, [analyse(r.id, r.title, r.body) for r in rows])
+        last = rows[-1].id
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS articles_fts_delete")
+        op.execute("DROP TABLE IF EXISTS articles_fts")
+    else:
+        op.execute("DROP TABLE IF EXISTS article_search")

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
+    Double,
     Integer,
     Select,
     SQLColumnExpression,
@@ -221,7 +221,7 @@ def list_articles(
     if listing.hits is not None:
         stmt = stmt.add_columns(Article.body)
     if after is not None:
-        key_type = Float() if sort == "relevance" else UTCDateTime()
+        key_type = Double() if sort == "relevance" else UTCDateTime()
         key = tuple_(first, second)
         bound = tuple_(literal(after[0], key_type), literal(after[1], Integer()))
         stmt = stmt.where(key < bound if descending else key > bound)

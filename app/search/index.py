@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Float,
+    Double,
     Integer,
     Select,
     String,
@@ -118,13 +118,14 @@ def hits(dialect: str, query: SearchQuery) -> Select[*tuple[Any, ...]]:
         tsquery = cast(bindparam("tsquery", query.to_tsquery(), type_=String), _TsQuery())
         return select(
             article_search.c.article_id.label("id"),
-            func.ts_rank(article_search.c.vector, tsquery, type_=Float).label("score"),
+            # ts_rank is float4; as float8 its value survives the trip through a cursor.
+            cast(func.ts_rank(article_search.c.vector, tsquery), Double).label("score"),
         ).where(article_search.c.vector.op("@@")(tsquery))
     fts: ColumnClause[Any] = literal_column(FTS_TABLE)
     return (
         select(
             literal_column("rowid", Integer).label("id"),
-            (-func.bm25(fts, TITLE_WEIGHT, 1.0, type_=Float)).label("score"),
+            (-func.bm25(fts, TITLE_WEIGHT, 1.0, type_=Double)).label("score"),
         )
         .select_from(table(FTS_TABLE))
         .where(fts.op("MATCH")(bindparam("fts_match", query.to_fts5())))

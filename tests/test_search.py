@@ -5,7 +5,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete
 
+from app.models import Article, ArticleAuthor
 from tests.factories import article_text, write_article
 
 # title, body paragraphs, source, published, authors
@@ -289,6 +291,15 @@ def test_reingested_article_is_found_by_new_words(client: TestClient, corpus: Pa
     ingest(corpus)
     assert found(client, "слон") == []
     assert set(found(client, "жираф")) == {"1"}
+
+
+def test_deleted_article_leaves_the_index(searchable: TestClient, engine: Engine) -> None:
+    (item,) = searchable.get("/api/v1/articles", params={"q": "Омск"}).json()["items"]
+    with engine.begin() as conn:
+        conn.execute(delete(ArticleAuthor).where(ArticleAuthor.article_id == item["id"]))
+        conn.execute(delete(Article).where(Article.id == item["id"]))
+    assert found(searchable, "Омск") == []
+    assert set(found(searchable, "форум")) == FORUM - {"forum"}
 
 
 FACET_FILTERS: list[dict[str, Any]] = [

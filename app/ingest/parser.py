@@ -13,7 +13,7 @@ The layout, line by line (blank lines between header lines are optional)::
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -65,9 +65,17 @@ class ParsedArticle:
 
     def content_hash(self) -> str:
         """A digest of everything the file says, to skip rewriting unchanged articles."""
-        data = asdict(self)
-        data["published_at"] = self.published_at.isoformat()
-        raw = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        data = [
+            self.title,
+            self.published_at.isoformat(),
+            self.authors,
+            self.source_name,
+            self.source_domain,
+            self.url,
+            self.paragraphs,
+            self.photo_credit,
+        ]
+        raw = json.dumps(data, ensure_ascii=False)
         return hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -128,7 +128,7 @@ def corpus(tmp_path: Path) -> Path:
 def ingest(engine: Engine):  # type: ignore[no-untyped-def]
     """ingest(*paths) loads files or folders into this test's database."""
 
-    def run(*paths: Path, batch_size: int = 500) -> IngestReport:
-        return ingest_paths(engine, list(paths), batch_size=batch_size)
+    def run(*paths: Path, batch_size: int = 500, workers: int = 1) -> IngestReport:
+        return ingest_paths(engine, list(paths), batch_size=batch_size, workers=workers)
 
     return run

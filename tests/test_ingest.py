@@ -60,6 +60,21 @@ def test_bad_files_are_rejected_and_good_files_still_load(engine, corpus, ingest
     assert counts(engine)["articles"] == 2
 
 
+def test_worker_processes_load_the_same(engine, corpus, ingest, client) -> None:  # type: ignore[no-untyped-def]
+    expected = write_bad_files(corpus)
+    for i in range(40):
+        write_article(corpus, f"ok/{i:03}.txt", url=f"https://a.ru/{i % 35}", title=f"t{i}")
+    report = ingest(corpus, workers=2, batch_size=7)
+    assert report.read == 40 + len(expected)
+    assert sorted(Path(p).name for p, _ in report.rejected) == sorted(expected)
+    assert (report.inserted, report.updated, report.unchanged) == (35, 5, 0)
+    titles = {
+        i["url"]: i["title"] for i in client.get("/api/v1/articles?limit=100").json()["items"]
+    }
+    assert titles["https://a.ru/0"] == "t35"  # the later file wins, as in file order
+    assert len(titles) == 35
+
+
 def test_second_run_loads_nothing_twice(engine, corpus, ingest) -> None:  # type: ignore[no-untyped-def]
     for i in range(5):
         write_article(corpus, f"{i}.txt", url=f"https://a.ru/{i}", authors=["А Б", "В Г"])

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from app.config import get_settings
 from app.db import make_engine
-from app.ingest.loader import ingest_paths, iter_article_files
+from app.ingest.loader import default_workers, ingest_paths, iter_article_files
 from app.migrate import upgrade_to_head
 
 PROGRESS_MIN_FILES = 200
@@ -24,6 +24,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", default=["seeds"], help="files or folders (seeds)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--batch-size", type=int, default=500, help="articles per transaction")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="processes that parse and analyse files (default: one per core)",
+    )
     args = parser.parse_args(argv)
 
     settings = get_settings()
@@ -43,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             engine,
             args.paths,
             batch_size=args.batch_size,
+            workers=args.workers,
             on_reject=reject,
             on_file=bar.update if bar else None,
         )

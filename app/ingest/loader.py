@@ -6,10 +6,12 @@ the load. Memory holds one batch plus the
 id caches of sources and authors, never the list of files.
 """
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,11 @@ from sqlalchemy.orm import Session
 
 from app.ingest.parser import ParsedArticle, ParseError, parse_article
 from app.models import Article, ArticleAuthor, Author, Source, name_key
-from app.search.index import Document, analyse, write_documents
+from app.search.analyzer import terms
+from app.search.index import Document, write_documents
 
 BATCH_SIZE = 500
+PREPARE_WINDOW = 2000  # files handed to the worker pool at a time
 
 
 @dataclass
@@ -91,8 +95,8 @@ class _Loader:
         ):
             self.author_ids[name] = id_
 
-    def write_batch(self, batch: list[tuple[ParsedArticle, str]], report: IngestReport) -> None:
-        articles = [a for a, _ in batch]
+    def write_batch(self, batch: list["Prepared"], report: IngestReport) -> None:
+        articles = [p.article for p in batch]
         self.resolve_sources(articles)
         self.resolve_authors(articles)
         existing = {
@@ -104,45 +108,47 @@ class _Loader:
             )
         }
         now = datetime.now(UTC)
-        new: list[tuple[ParsedArticle, str]] = []
-        changed: list[tuple[int, ParsedArticle, str]] = []
-        for article, digest in batch:
-            if article.url not in existing:
-                new.append((article, digest))
-            elif existing[article.url][1] == digest:
+        new: list[Prepared] = []
+        changed: list[tuple[int, Prepared]] = []
+        for item in batch:
+            known = existing.get(item.article.url)
+            if known is None:
+                new.append(item)
+            elif known[1] == item.digest:
                 report.unchanged += 1
             else:
-                changed.append((existing[article.url][0], article, digest))
+                changed.append((known[0], item))
 
         bylines: list[dict[str, Any]] = []
         documents: list[Document] = []
         if new:
-            rows = [self._row(a, d, now) | {"ingested_at": now} for a, d in new]
+            rows = [self._row(item, now) | {"ingested_at": now} for item in new]
             ids = self.session.scalars(
                 insert(Article).returning(Article.id, sort_by_parameter_order=True), rows
             ).all()
-            for id_, (article, _) in zip(ids, new, strict=True):
-                bylines += self._bylines(id_, article)
-                documents.append(analyse(id_, article.title, article.body))
+            for id_, item in zip(ids, new, strict=True):
+                bylines += self._bylines(id_, item.article)
+                documents.append(Document(id_, item.title_terms, item.body_terms))
             report.inserted += len(new)
         if changed:
-            changed_ids = [id_ for id_, _, _ in changed]
+            changed_ids = [id_ for id_, _ in changed]
             self.session.execute(
                 delete(ArticleAuthor).where(ArticleAuthor.article_id.in_(changed_ids))
             )
             self.session.execute(
                 update(Article),
-                [{"id": id_} | self._row(a, d, now) for id_, a, d in changed],
+                [{"id": id_} | self._row(item, now) for id_, item in changed],
             )
-            for id_, article, _ in changed:
-                bylines += self._bylines(id_, article)
-                documents.append(analyse(id_, article.title, article.body))
+            for id_, item in changed:
+                bylines += self._bylines(id_, item.article)
+                documents.append(Document(id_, item.title_terms, item.body_terms))
             report.updated += len(changed)
         if bylines:
             self.session.execute(insert(ArticleAuthor), bylines)
         write_documents(self.session, documents)
 
-    def _row(self, article: ParsedArticle, digest: str, now: datetime) -> dict[str, Any]:
+    def _row(self, item: "Prepared", now: datetime) -> dict[str, Any]:
+        article = item.article
         return {
             "url": article.url,
             "title": article.title,
@@ -154,7 +160,7 @@ class _Loader:
             "excerpt": article.excerpt,
             "body": article.body,
             "photo_credit": article.photo_credit,
-            "content_hash": digest,
+            "content_hash": item.digest,
             "updated_at": now,
         }
 
@@ -170,19 +176,63 @@ class _Loader:
         ]
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A file's article, parsed, hashed and analysed for search: the CPU-bound part."""
+
+    article: ParsedArticle
+    digest: str
+    title_terms: list[str]
+    body_terms: list[str]
+
+
+def prepare(path: Path) -> Prepared | str:
+    """Read and prepare one file, or say why it is rejected. Runs in worker processes."""
+    try:
+        article = parse_article(path.read_bytes())
+    except ParseError as exc:
+        return str(exc)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return Prepared(article, article.content_hash(), terms(article.title), terms(article.body))
+
+
+def _prepared(paths: Iterator[Path], workers: int) -> Iterator[tuple[Path, Prepared | str]]:
+    """(path, prepared or reason) in the order of paths, spread over worker processes.
+
+    Paths go to the pool a window at a time, so neither the paths nor the results of a
+    run pile up in memory however many files there are.
+    """
+    if workers <= 1:
+        for path in paths:
+            yield path, prepare(path)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        while window := list(islice(paths, PREPARE_WINDOW)):
+            yield from zip(window, pool.imap(prepare, window, chunksize=32), strict=True)
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 def ingest_paths(
     engine: Engine,
     paths: Iterable[str | Path],
     *,
     batch_size: int = BATCH_SIZE,
+    workers: int = 1,
     on_reject: Callable[[str, str], None] | None = None,
     on_file: Callable[[], object] | None = None,
 ) -> IngestReport:
-    """Load every article file under paths; return what happened to each kind of file."""
+    """Load every article file under paths; return what happened to each kind of file.
+
+    workers > 1 parses and analyses files in that many processes while this one writes.
+    """
     report = IngestReport()
     with Session(engine) as session:
         loader = _Loader(session)
-        batch: list[tuple[ParsedArticle, str]] = []
+        batch: list[Prepared] = []
         urls: set[str] = set()
 
         def flush() -> None:
@@ -192,24 +242,21 @@ def ingest_paths(
                 batch.clear()
                 urls.clear()
 
-        for path in iter_article_files(paths):
+        for path, result in _prepared(iter_article_files(paths), workers):
             report.read += 1
             if on_file:
                 on_file()
-            try:
-                article = parse_article(path.read_bytes())
-            except (ParseError, OSError) as exc:
-                reason = str(exc) if isinstance(exc, ParseError) else exc.strerror or str(exc)
-                report.rejected.append((str(path), reason))
+            if isinstance(result, str):
+                report.rejected.append((str(path), result))
                 if on_reject:
-                    on_reject(str(path), reason)
+                    on_reject(str(path), result)
                 continue
-            if article.url in urls:
+            if result.article.url in urls:
                 # The same URL twice in one batch: write the first, so the second updates it
                 # exactly as it would in a later run.
                 flush()
-            batch.append((article, article.content_hash()))
-            urls.add(article.url)
+            batch.append(result)
+            urls.add(result.article.url)
             if len(batch) >= batch_size:
                 flush()
         flush()

@@ -85,7 +85,7 @@ def count_words(text: str) -> int:
 
 def detect_language(title: str, paragraphs: list[str]) -> str:
     """ru, en or other, by which script most letters are in."""
-    sample = title + " " + " ".join(paragraphs)[:5000]
+    sample = (title + " " + " ".join(paragraphs[:5]))[:2000]
     cyrillic = len(_CYRILLIC.findall(sample))
     latin = len(_LATIN.findall(sample))
     if cyrillic == 0 and latin == 0:

@@ -9,13 +9,14 @@ the same function, so SQLite and PostgreSQL see the same terms.
 
 import re
 from collections.abc import Iterator
-from functools import cache, lru_cache
+from functools import cache
 
 import pymorphy3
 import Stemmer
 
 WORD = re.compile(r"[^\W_]+")
 MAX_TERM_CHARS = 64  # longer "words" (hashes, base64) are not searchable text
+CACHE_LIMIT = 300_000  # word forms remembered; bounds memory on any corpus
 _CYRILLIC = re.compile(r"[а-яё]")
 _LATIN = re.compile(r"^[a-z0-9]+$")
 
@@ -30,10 +31,11 @@ def _english() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
-@lru_cache(maxsize=500_000)
-def normalize(word: str) -> str:
-    """The search term of one word (as matched by WORD)."""
-    word = word.lower().replace("ё", "е")
+def _term(word: str) -> str:
+    """The term of one lower-cased word; "" for a word too long to be one."""
+    if len(word) > MAX_TERM_CHARS:
+        return ""
+    word = word.replace("ё", "е")
     if _CYRILLIC.search(word):
         lemma: str = _morph().parse(word)[0].normal_form
         return lemma.replace("ё", "е")
@@ -43,12 +45,32 @@ def normalize(word: str) -> str:
     return word
 
 
+class _TermCache(dict[str, str]):
+    """word → term. Most words of a text were seen before, and a dict lookup mapped over
+    the words runs at C speed, which the ingest needs (a few hundred words an article)."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= CACHE_LIMIT:
+            self.clear()
+        term = self[word] = _term(word)
+        return term
+
+
+_terms = _TermCache()
+
+
+def normalize(word: str) -> str:
+    """The search term of one word (as matched by WORD), "" if it is not searchable."""
+    return _terms[word.lower()]
+
+
 def terms(text: str) -> list[str]:
-    return [normalize(m[0]) for m in WORD.finditer(text) if len(m[0]) <= MAX_TERM_CHARS]
+    return [t for t in map(_terms.__getitem__, WORD.findall(text.lower())) if t]
 
 
 def spans(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, term) of every word in text, for highlighting."""
+    """(start, end, term) of every searchable word in text, for highlighting."""
     for match in WORD.finditer(text):
-        if len(match[0]) <= MAX_TERM_CHARS:
-            yield match.start(), match.end(), normalize(match[0])
+        term = _terms[match[0].lower()]
+        if term:
+            yield match.start(), match.end(), term

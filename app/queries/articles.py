@@ -54,7 +54,7 @@ class Listing:
     published_at: InstrumentedAttribute[datetime]
     id: InstrumentedAttribute[int]
     author_id: int | None = None
-    hits: Subquery | None = None  # (id, score) of the articles matching q
+    hits: Subquery | None = None  # (id, score) of the articles matching q, to rank them
 
     def select_from(self, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
         if self.author_id is not None:
@@ -99,8 +99,13 @@ def _author_ids(session: Session, filters: ArticleFilters) -> list[int]:
     return sorted(set(filters.author_ids) | set(found))
 
 
-def plan_listing(session: Session, filters: ArticleFilters) -> Listing | None:
-    """The Listing for filters, or None when they can match nothing (an unknown name)."""
+def plan_listing(
+    session: Session, filters: ArticleFilters, *, ranked: bool = False
+) -> Listing | None:
+    """The Listing for filters, or None when they can match nothing (an unknown name).
+
+    ranked: order a search by relevance (joins the matches with their scores).
+    """
     where: list[ColumnElement[bool]] = []
     published_at: InstrumentedAttribute[datetime] = Article.published_at
     id_: InstrumentedAttribute[int] = Article.id
@@ -135,7 +140,11 @@ def plan_listing(session: Session, filters: ArticleFilters) -> Listing | None:
         where.append(published_at <= filters.published_to)
     hits = None
     if filters.search is not None:
-        hits = search_hits(session.get_bind().dialect.name, filters.search).subquery("hits")
+        dialect = session.get_bind().dialect.name
+        if ranked:
+            hits = search_hits(dialect, filters.search, ranked=True).subquery("hits")
+        else:
+            where.append(Article.id.in_(search_hits(dialect, filters.search, ranked=False)))
     return Listing(
         where=where, published_at=published_at, id=id_, author_id=single_author, hits=hits
     )
@@ -210,7 +219,7 @@ def list_articles(
 
     With a search, items carry a highlight and sort may be "relevance".
     """
-    listing = plan_listing(session, filters)
+    listing = plan_listing(session, filters, ranked=sort == "relevance")
     if listing is None:
         return ArticleSlice(items=[], total=0, next_key=None)
     descending = SORTS[sort]
@@ -218,7 +227,7 @@ def list_articles(
 
     first, second = listing.sort_key(sort)
     stmt = listing.select_from(listing_columns().add_columns(first.label("sort_value")))
-    if listing.hits is not None:
+    if filters.search is not None:
         stmt = stmt.add_columns(Article.body)
     if after is not None:
         key_type = Double() if sort == "relevance" else UTCDateTime()

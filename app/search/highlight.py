@@ -1,10 +1,12 @@
 """Highlights: matched words wrapped in <mark>, everything else HTML-escaped."""
 
 from html import escape
+from itertools import islice
 
 from app.search.analyzer import spans
 
 SNIPPET_WORDS = 30
+MAX_TOKENS = 3000
 
 
 def _render(text: str, hits: list[tuple[int, int]], start: int, end: int) -> str:
@@ -28,7 +30,8 @@ def highlight_title(title: str, wanted: frozenset[str]) -> str:
 def highlight_snippet(body: str, wanted: frozenset[str], words: int = SNIPPET_WORDS) -> str:
     """About `words` words of body around the densest run of matches (the start if none)."""
     body = " ".join(body.split("\n\n"))  # paragraphs run on in a snippet
-    tokens = list(spans(body))
+    # Long bodies: the snippet comes from the first MAX_TOKENS words, which bounds the work.
+    tokens = list(islice(spans(body), MAX_TOKENS))
     if not tokens:
         return escape(body[:300])
     matched = [i for i, (_, _, term) in enumerate(tokens) if term in wanted]
@@ -44,7 +47,8 @@ def highlight_snippet(body: str, wanted: frozenset[str], words: int = SNIPPET_WO
         first = max(0, best - 5)
     last = min(len(tokens), first + words) - 1
     start = 0 if first == 0 else tokens[first][0]
-    end = len(body) if last == len(tokens) - 1 else tokens[last][1]
+    complete = last == len(tokens) - 1 and len(tokens) < MAX_TOKENS
+    end = len(body) if complete else tokens[last][1]
     hits = [(s, e) for s, e, term in tokens[first : last + 1] if term in wanted]
     text = _render(body, hits, start, end)
     return ("…" if start > 0 else "") + text.strip() + ("…" if end < len(body) else "")

@@ -112,21 +112,25 @@ def write_documents(connection: Session | Connection, docs: Sequence[Document]) 
     )
 
 
-def hits(dialect: str, query: SearchQuery) -> Select[*tuple[Any, ...]]:
-    """SELECT id, score of the matching articles; a higher score is more relevant."""
+def hits(dialect: str, query: SearchQuery, *, ranked: bool) -> Select[*tuple[Any, ...]]:
+    """SELECT id of the matching articles, and with ranked their score (higher is better).
+
+    Ranking costs a score for every match, so only relevance order asks for it.
+    """
     if dialect == "postgresql":
         tsquery = cast(bindparam("tsquery", query.to_tsquery(), type_=String), _TsQuery())
-        return select(
-            article_search.c.article_id.label("id"),
+        columns: list[Any] = [article_search.c.article_id.label("id")]
+        if ranked:
             # ts_rank is float4; as float8 its value survives the trip through a cursor.
-            cast(func.ts_rank(article_search.c.vector, tsquery), Double).label("score"),
-        ).where(article_search.c.vector.op("@@")(tsquery))
+            rank = cast(func.ts_rank(article_search.c.vector, tsquery), Double)
+            columns.append(rank.label("score"))
+        return select(*columns).where(article_search.c.vector.op("@@")(tsquery))
     fts: ColumnClause[Any] = literal_column(FTS_TABLE)
+    columns = [literal_column("rowid", Integer).label("id")]
+    if ranked:
+        columns.append((-func.bm25(fts, TITLE_WEIGHT, 1.0, type_=Double)).label("score"))
     return (
-        select(
-            literal_column("rowid", Integer).label("id"),
-            (-func.bm25(fts, TITLE_WEIGHT, 1.0, type_=Double)).label("score"),
-        )
+        select(*columns)
         .select_from(table(FTS_TABLE))
         .where(fts.op("MATCH")(bindparam("fts_match", query.to_fts5())))
     )

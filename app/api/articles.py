@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import SessionsDep, SettingsDep, json_response
 from app.api.params import MAX_ID, Cursor, Limit, Page, article_filters, next_page, resolve_position
 from app.errors import Problem, invalid_params, not_found
 from app.queries.articles import ArticleFilters, get_article, list_articles
@@ -36,28 +36,28 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 )
 def list_articles_route(
     request: Request,
-    response: Response,
-    session: SessionDep,
+    sessions: SessionsDep,
     settings: SettingsDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
     sort: Sort = None,
     limit: Limit = 20,
     page: Page = None,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> Response:
     if sort is None:
         sort = "relevance" if filters.search else "-published_at"
     elif sort == "relevance" and filters.search is None:
         raise invalid_params(("sort", "relevance needs a search: give q"))
     key_types = (float, int) if sort == "relevance" else (datetime, int)
     after, offset = resolve_position(settings, sort, limit, page, cursor, key_types)
-    result = list_articles(session, filters, sort=sort, limit=limit, after=after, offset=offset)
-    return {
-        "items": result.items,
-        "total": result.total,
-        "limit": limit,
-        "next_cursor": next_page(request, response, settings, sort, result.next_key, page, limit),
-    }
+    with sessions() as session:
+        result = list_articles(session, filters, sort=sort, limit=limit, after=after, offset=offset)
+    headers: dict[str, str] = {}
+    next_cursor = next_page(request, headers, settings, sort, result.next_key, page, limit)
+    body = ArticlePage.model_validate(
+        {"items": result.items, "total": result.total, "limit": limit, "next_cursor": next_cursor}
+    )
+    return json_response(body, headers)
 
 
 @router.get(
@@ -67,7 +67,7 @@ def list_articles_route(
     responses=PROBLEMS,
 )
 def facets_route(
-    session: SessionDep,
+    sessions: SessionsDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
     facet_limit: Annotated[
         int, Query(ge=1, le=100, description="How many top sources and authors.", examples=[10])
@@ -75,8 +75,10 @@ def facets_route(
     interval: Annotated[
         Interval, Query(description="Histogram bucket size (UTC).", examples=["month"])
     ] = "month",
-) -> dict[str, Any]:
-    return facets(session, filters, facet_limit=facet_limit, interval=interval)
+) -> Response:
+    with sessions() as session:
+        counts = facets(session, filters, facet_limit=facet_limit, interval=interval)
+    return json_response(Facets.model_validate(counts))
 
 
 @router.get(
@@ -86,10 +88,11 @@ def facets_route(
     responses={404: {"model": Problem, "description": "No article with this id."}},
 )
 def get_article_route(
-    session: SessionDep,
+    sessions: SessionsDep,
     article_id: Annotated[int, Path(description="Article id.", ge=1, le=MAX_ID, examples=[1])],
-) -> dict[str, Any]:
-    article = get_article(session, article_id)
+) -> Response:
+    with sessions() as session:
+        article = get_article(session, article_id)
     if article is None:
         raise not_found("article", article_id)
-    return article
+    return json_response(Article.model_validate(article))

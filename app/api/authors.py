@@ -1,10 +1,10 @@
 """/api/v1/authors"""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import SessionsDep, SettingsDep, json_response
 from app.api.params import MAX_ID, MAX_REPEAT, Cursor, Limit, Page, next_page, resolve_position
 from app.errors import Problem, invalid_params, not_found
 from app.queries.authors import get_author, list_authors
@@ -23,8 +23,7 @@ SORT = "name"
 )
 def list_authors_route(
     request: Request,
-    response: Response,
-    session: SessionDep,
+    sessions: SessionsDep,
     settings: SettingsDep,
     q: Annotated[
         str | None,
@@ -41,19 +40,20 @@ def list_authors_route(
     limit: Limit = 20,
     page: Page = None,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> Response:
     if len(source) > MAX_REPEAT:
         raise invalid_params(("source", f"may repeat at most {MAX_REPEAT} times"))
     after, offset = resolve_position(settings, SORT, limit, page, cursor, (str, int))
-    items, total, next_key = list_authors(
-        session, q=q, sources=source, limit=limit, after=after, offset=offset
+    with sessions() as session:
+        items, total, next_key = list_authors(
+            session, q=q, sources=source, limit=limit, after=after, offset=offset
+        )
+    headers: dict[str, str] = {}
+    next_cursor = next_page(request, headers, settings, SORT, next_key, page, limit)
+    body = AuthorPage.model_validate(
+        {"items": items, "total": total, "limit": limit, "next_cursor": next_cursor}
     )
-    return {
-        "items": items,
-        "total": total,
-        "limit": limit,
-        "next_cursor": next_page(request, response, settings, SORT, next_key, page, limit),
-    }
+    return json_response(body, headers)
 
 
 @router.get(
@@ -63,10 +63,11 @@ def list_authors_route(
     responses={404: {"model": Problem, "description": "No author with this id."}},
 )
 def get_author_route(
-    session: SessionDep,
+    sessions: SessionsDep,
     author_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Author id.", examples=[1])],
-) -> dict[str, Any]:
-    author = get_author(session, author_id)
+) -> Response:
+    with sessions() as session:
+        author = get_author(session, author_id)
     if author is None:
         raise not_found("author", author_id)
-    return author
+    return json_response(AuthorStats.model_validate(author))

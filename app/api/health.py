@@ -1,12 +1,11 @@
 """/api/v1/health"""
 
-from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api.deps import SessionDep
+from app.api.deps import SessionsDep, json_response
 from app.errors import ApiError, Problem
 from app.schemas import Health
 
@@ -19,9 +18,10 @@ router = APIRouter(tags=["health"])
     summary="Is the API up and does its database answer?",
     responses={503: {"model": Problem, "description": "The database does not answer."}},
 )
-def health(session: SessionDep) -> dict[str, Any]:
+def health(sessions: SessionsDep) -> Response:
     try:
-        session.execute(text("SELECT 1"))
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         raise ApiError(
             503,
@@ -30,4 +30,4 @@ def health(session: SessionDep) -> dict[str, Any]:
             "The database did not answer.",
             headers={"Retry-After": "5"},
         ) from None
-    return {"status": "ok", "database": "ok"}
+    return json_response(Health())

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import Query, Request
 from pydantic import Field
 
 from app.config import Settings
@@ -73,7 +73,7 @@ def _check_repeats(**values: list[Any]) -> None:
             raise invalid_params((name, f"may repeat at most {MAX_REPEAT} times"))
 
 
-def article_filters(
+async def article_filters(
     published_from: Annotated[
         str | None,
         Query(
@@ -187,7 +187,7 @@ def resolve_position(
 
 def next_page(
     request: Request,
-    response: Response,
+    headers: dict[str, str],
     settings: Settings,
     sort: str,
     next_key: list[Any] | None,
@@ -202,5 +202,5 @@ def next_page(
         url = request.url.include_query_params(page=page + 1)
     else:
         url = request.url.remove_query_params("page").include_query_params(cursor=cursor)
-    response.headers["Link"] = f'<{url}>; rel="next"'
+    headers["Link"] = f'<{url}>; rel="next"'
     return cursor

@@ -1,10 +1,10 @@
 """/api/v1/sources"""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
-from app.api.deps import SessionDep
+from app.api.deps import SessionsDep, json_response
 from app.api.params import MAX_ID
 from app.errors import Problem, not_found
 from app.queries.sources import get_source, list_sources
@@ -14,9 +14,10 @@ router = APIRouter(prefix="/sources", tags=["sources"])
 
 
 @router.get("", response_model=SourceList, summary="Every source, most articles first")
-def list_sources_route(session: SessionDep) -> dict[str, Any]:
-    items = list_sources(session)
-    return {"items": items, "total": len(items)}
+def list_sources_route(sessions: SessionsDep) -> Response:
+    with sessions() as session:
+        items = list_sources(session)
+    return json_response(SourceList.model_validate({"items": items, "total": len(items)}))
 
 
 @router.get(
@@ -26,10 +27,11 @@ def list_sources_route(session: SessionDep) -> dict[str, Any]:
     responses={404: {"model": Problem, "description": "No source with this id."}},
 )
 def get_source_route(
-    session: SessionDep,
+    sessions: SessionsDep,
     source_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Source id.", examples=[1])],
-) -> dict[str, Any]:
-    source = get_source(session, source_id)
+) -> Response:
+    with sessions() as session:
+        source = get_source(session, source_id)
     if source is None:
         raise not_found("source", source_id)
-    return source
+    return json_response(SourceStats.model_validate(source))

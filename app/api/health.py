@@ -1,6 +1,5 @@
 """/api/v1/health"""
 
-
 from fastapi import APIRouter, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError

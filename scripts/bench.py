@@ -1,0 +1,1007 @@
+#!/usr/bin/env python
+"""Benchmark our API against Datasette on the same articles, in one run, and write a report.
+
+    .venv/bin/python scripts/bench.py [--size 100000 | --corpus DIR|FILE.tar.xz]
+        [--duration 15] [--connections 16] [--workers 1,2]
+        [--skip-postgres] [--skip-datasette] [--out docs/benchmarks.md]
+
+Steps: install wrk (apt) and Datasette + sqlite-utils (into .venv-bench/, never .venv);
+generate or unpack the corpus under bench-data/; time the ingest into SQLite and
+PostgreSQL; serve the API with uvicorn (no reload, no access log) and load it with wrk;
+copy the same articles into a Datasette database with sqlite-utils (timing that load too);
+serve it immutable and load the equivalent JSON queries; write a markdown report.
+
+Everything listens on and targets 127.0.0.1 only; every server started is stopped.
+"""
+
+import argparse
+import calendar
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+try:
+    import httpx
+except ImportError:  # started with another interpreter: rerun under the project's venv
+    if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+        os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # noqa: S606
+    raise
+
+BENCH_DATA = ROOT / "bench-data"
+BENCH_VENV = ROOT / ".venv-bench"
+HOST = "127.0.0.1"
+API_PORT = 8765
+DATASETTE_PORT = 8766
+PG_ADMIN_URL = f"postgresql://postgres@{HOST}:5432/postgres"
+PG_DB = "news_bench"
+PG_URL = f"postgresql://postgres@{HOST}:5432/{PG_DB}"
+DEEP_PAGES = 1000
+SUMMARY_RE = re.compile(
+    r"files read: (\d+), inserted: (\d+), updated: (\d+), unchanged: (\d+), rejected: (\d+)"
+)
+DATASETTE_COLUMNS = (
+    "&".join(f"_col={c}" for c in ("id", "title", "published_at", "source_name"))
+    + "&_size=20&_nocount=1&_nofacet=1&_nosuggest=1"
+)
+
+# The queries, in report order: (key, label).
+QUERIES: list[tuple[str, str]] = [
+    ("newest", "newest 20"),
+    ("source", "one source, newest 20"),
+    ("author", "one author, newest 20"),
+    ("month", "one-month date range"),
+    ("search_date", "search, newest first"),
+    ("search_rank", "search, relevance order"),
+    ("deep", "deep cursor page"),
+    ("by_id", "article by id"),
+]
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+@dataclass
+class WrkResult:
+    requests_per_s: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    non_2xx: int = 0
+    socket_errors: str | None = None
+    error: str | None = None
+    rows: int | None = None  # rows in the warm-up answer (0 would make the timing moot)
+    total: int | None = None  # our API's `total` in the warm-up answer
+
+
+@dataclass
+class IngestResult:
+    backend: str
+    articles: int
+    seconds: float
+    peak_rss_mb: float
+    db_bytes: int
+    files_read: int | None = None
+    note: str = ""
+
+
+@dataclass
+class ServerRun:
+    """One server configuration: a result per query key, plus what it cost."""
+
+    name: str
+    results: dict[str, WrkResult] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+    peak_rss_mb: float | None = None
+    error: str | None = None
+    top_source: str | None = None
+    article_id: int | None = None
+
+
+# --- processes -------------------------------------------------------------------------
+
+
+def run_measured(
+    cmd: Sequence[str], env: dict[str, str] | None = None
+) -> tuple[int, float, float, str]:
+    """Run cmd to completion: (exit code, wall seconds, peak RSS MB of that child, stdout).
+
+    os.wait4 gives the rusage of this one child, unlike RUSAGE_CHILDREN's running maximum;
+    output goes through temporary files so that nothing but wait4 reaps the child.
+    """
+    log("$ " + shlex.join(cmd))
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)  # noqa: S603
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout_text, stderr_lines = out.read(), err.read().strip().splitlines()
+    if stderr_lines:
+        more = f" (last 5 of {len(stderr_lines)} lines)" if len(stderr_lines) > 5 else ""
+        log(f"stderr{more}:\n  " + "\n  ".join(stderr_lines[-5:]))
+    return proc.returncode, seconds, usage.ru_maxrss / 1024, stdout_text
+
+
+def check(
+    cmd: Sequence[str], timeout: float | None = None, env: dict[str, str] | None = None
+) -> str:
+    log("$ " + shlex.join(cmd))
+    done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        cmd, check=True, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env
+    )
+    return done.stdout
+
+
+@contextmanager
+def server(
+    cmd: Sequence[str], env: dict[str, str], health_url: str, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server in its own process group, wait until health_url answers 200, stop it."""
+    log("$ " + shlex.join(cmd))
+    log_file = log_path.open("wb")
+    proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"server exited with {proc.returncode}: {log_path.read_text()[-2000:]}"
+                )
+            try:
+                if httpx.get(health_url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server not healthy after 90 s: {health_url}")
+            time.sleep(0.25)
+        yield proc
+    finally:
+        stop_group(proc)
+        log_file.close()
+
+
+def stop_group(proc: "subprocess.Popen[bytes]") -> None:
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            # Workers may outlive the master briefly; give the group a moment.
+            for _ in range(50):
+                if not group_pids(proc.pid):
+                    return
+                time.sleep(0.1)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the ")" that ends the command name: state ppid pgrp ...
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def group_peak_rss_mb(pgid: int) -> float:
+    """Sum of VmHWM (peak resident set) over every live process of the group."""
+    total_kb = 0
+    for pid in group_pids(pgid):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        if match:
+            total_kb += int(match.group(1))
+    return total_kb / 1024
+
+
+# --- tools -----------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    log("wrk not found: installing it with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        check(["apt-get", "install", "-y", "wrk"], timeout=600, env=env)
+    except subprocess.CalledProcessError:
+        check(["apt-get", "update"], timeout=600, env=env)
+        check(["apt-get", "install", "-y", "wrk"], timeout=600, env=env)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is still not on PATH after apt-get install")
+    return found
+
+
+def ensure_bench_venv() -> None:
+    """Datasette 0.65.x and sqlite-utils in .venv-bench/, apart from the project's .venv."""
+    bin_dir = BENCH_VENV / "bin"
+    if (bin_dir / "datasette").exists() and (bin_dir / "sqlite-utils").exists():
+        return
+    base = getattr(sys, "_base_executable", sys.executable)
+    check([base, "-m", "venv", str(BENCH_VENV)], timeout=300)
+    pip = [str(bin_dir / "python"), "-m", "pip", "install", "--quiet"]
+    check([*pip, "--upgrade", "pip"], timeout=600)
+    check([*pip, "datasette<0.66", "sqlite-utils"], timeout=900)
+
+
+def tool_version(cmd: Sequence[str]) -> str:
+    """The first line a tool prints about its version (wrk prints it, then exits 1)."""
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            cmd, capture_output=True, text=True, timeout=60, check=False
+        )
+    except (subprocess.SubprocessError, OSError):
+        return "unknown"
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return lines[0].split(" Copyright")[0].strip() if lines else "unknown"
+
+
+# --- corpus ----------------------------------------------------------------------------
+
+
+def prepare_corpus(args: argparse.Namespace) -> tuple[Path, str]:
+    """The folder to ingest and a description of it."""
+    if args.corpus:
+        given = Path(args.corpus).resolve()
+        if given.is_file() and given.name.endswith((".tar.xz", ".tar.gz", ".tar")):
+            stem = re.sub(r"\.tar(\.\w+)?$", "", given.name)
+            target = BENCH_DATA / stem
+            marker = target / ".unpacked"
+            if not marker.exists():
+                log(f"unpacking {given} into {target}")
+                shutil.rmtree(target, ignore_errors=True)
+                target.mkdir(parents=True)
+                with tarfile.open(given) as archive:
+                    archive.extractall(target, filter="data")
+                marker.touch()
+            return target, f"`{given.name}` (unpacked into `{target.relative_to(ROOT)}`)"
+        if not given.is_dir():
+            raise SystemExit(f"--corpus: no such folder or archive: {given}")
+        return given, f"folder `{given.name}`"
+    target = BENCH_DATA / f"corpus-{args.size}"
+    marker = target / ".complete"
+    if not marker.exists():
+        generator = ROOT / "scripts" / "generate_corpus.py"
+        if not generator.exists():
+            raise SystemExit(f"{generator} is missing: pass --corpus DIR instead")
+        shutil.rmtree(target, ignore_errors=True)
+        cmd = [str(VENV_PYTHON), str(generator), "--count", str(args.size)]
+        check([*cmd, "--out", str(target), "--seed", str(args.seed)], timeout=3600)
+        marker.touch()
+    return target, f"generated: `scripts/generate_corpus.py --count {args.size} --seed {args.seed}`"
+
+
+def count_files(folder: Path) -> int:
+    return sum(1 for _ in folder.rglob("*.txt"))
+
+
+# --- ingest ----------------------------------------------------------------------------
+
+
+def ingest(backend: str, url: str, corpus: Path, db_size: "DbSize") -> IngestResult:
+    env = {**os.environ, "DATABASE_URL": url}
+    cmd = [str(VENV_PYTHON), "scripts/ingest.py", "--quiet", str(corpus)]
+    code, seconds, rss, out = run_measured(cmd, env=env)
+    match = SUMMARY_RE.search(out)
+    if not match:
+        raise RuntimeError(f"ingest into {backend} failed (exit {code}): {out[-2000:]}")
+    read, inserted, updated, unchanged, rejected = (int(g) for g in match.groups())
+    note = f"exit {code}: " if code else ""
+    if rejected or updated or unchanged:
+        note += f"{rejected} files rejected, {updated + unchanged} repeated URLs "
+        note += f"({updated} updated, {unchanged} unchanged)"
+    log(f"{backend}: {inserted} articles in {seconds:.1f} s ({inserted / seconds:.0f}/s)")
+    return IngestResult(backend, inserted, seconds, rss, db_size(), read, note)
+
+
+class DbSize:
+    def __call__(self) -> int:
+        raise NotImplementedError
+
+
+class SqliteSize(DbSize):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self) -> int:
+        files = [self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
+        return sum(f.stat().st_size for f in files if f.exists())
+
+
+class PostgresSize(DbSize):
+    def __call__(self) -> int:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_database_size(%s)", (PG_DB,)).fetchone()
+        return int(row[0]) if row else 0
+
+
+def reset_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def reset_postgres() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_DB}")
+
+
+# --- wrk -------------------------------------------------------------------------------
+
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def parse_duration_ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if not match:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(match.group(1)) * UNIT_MS[match.group(2)]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    result = WrkResult()
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    result.requests_per_s = float(rps.group(1)) if rps else None
+    for pct, attr in (("50", "p50_ms"), ("99", "p99_ms")):
+        match = re.search(rf"^\s+{pct}(?:\.0+)?%\s+(\S+)", output, re.MULTILINE)
+        if match:
+            setattr(result, attr, parse_duration_ms(match.group(1)))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result.non_2xx = int(non2xx.group(1)) if non2xx else 0
+    sockets = re.search(r"Socket errors: (.+)", output)
+    result.socket_errors = sockets.group(1).strip() if sockets else None
+    if result.requests_per_s is None:
+        result.error = "unparsed wrk output"
+    return result
+
+
+def run_wrk(wrk: str, url: str, args: argparse.Namespace) -> WrkResult:
+    if not url.startswith(f"http://{HOST}:"):
+        raise ValueError(f"refusing to load anything but {HOST}: {url}")
+    try:
+        warm = httpx.get(url, timeout=30)
+    except httpx.HTTPError as exc:
+        return WrkResult(error=f"warm-up failed: {exc.__class__.__name__}")
+    if warm.status_code != 200:
+        return WrkResult(error=f"HTTP {warm.status_code}")
+    body = warm.json()
+    rows = len(body["items"]) if isinstance(body, dict) and "items" in body else None
+    rows = len(body) if isinstance(body, list) else rows if rows is not None else 1
+    total = body.get("total") if isinstance(body, dict) else None
+    cmd = [wrk, "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--latency"]
+    cmd += ["--timeout", "10s", url]
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            cmd, capture_output=True, text=True, timeout=args.duration + 30, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return WrkResult(error="wrk timed out")
+    result = parse_wrk(done.stdout)
+    result.rows, result.total = rows, total
+    if done.returncode != 0 and result.error:
+        result.error = f"wrk exit {done.returncode}: {done.stderr.strip()[:100]}"
+    return result
+
+
+# --- our API ---------------------------------------------------------------------------
+
+
+@dataclass
+class Facts:
+    """What the queries are about, looked up once from our SQLite database."""
+
+    author: str
+    author_articles: int
+    month: str  # YYYY-MM
+    month_articles: int
+    word: str
+
+
+def corpus_facts(db: Path, word: str) -> Facts:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        author, author_n = conn.execute(
+            "SELECT authors.name, count(*) FROM article_authors "
+            "JOIN authors ON authors.id = article_authors.author_id "
+            "GROUP BY authors.id ORDER BY 2 DESC LIMIT 1"
+        ).fetchone()
+        month, month_n = conn.execute(
+            "SELECT substr(published_at, 1, 7), count(*) FROM articles GROUP BY 1 "
+            "ORDER BY 2 DESC LIMIT 1"
+        ).fetchone()
+    return Facts(author, author_n, month, month_n, word)
+
+
+def month_bounds(month: str) -> tuple[str, str]:
+    year, mon = (int(p) for p in month.split("-"))
+    last = calendar.monthrange(year, mon)[1]
+    return f"{month}-01", f"{month}-{last:02d}"
+
+
+def qs(params: dict[str, str | int]) -> str:
+    return urlencode(params, quote_via=quote)
+
+
+def our_urls(base: str, facts: Facts, run: ServerRun) -> int:
+    """Set the URL of every query on our API (following the deep cursor); return that depth."""
+    api = f"{base}/api/v1"
+    with httpx.Client(timeout=30) as client:
+        sources = client.get(f"{api}/sources").raise_for_status().json()["items"]
+        top_source = sources[0]["domain"]
+        newest = client.get(f"{api}/articles", params={"limit": 20}).raise_for_status().json()
+        article_id = newest["items"][0]["id"]
+        start = time.perf_counter()
+        url, depth, cursor = f"{api}/articles?limit=20", 1, newest["next_cursor"]
+        while cursor and depth < DEEP_PAGES:
+            url = f"{api}/articles?" + qs({"limit": 20, "cursor": cursor})
+            cursor = client.get(url).raise_for_status().json()["next_cursor"]
+            depth += 1
+        log(f"followed next_cursor to page {depth} in {time.perf_counter() - start:.1f} s")
+    first, last = month_bounds(facts.month)
+    urls = {
+        "newest": f"{api}/articles?limit=20",
+        "source": f"{api}/articles?" + qs({"limit": 20, "source": top_source}),
+        "author": f"{api}/articles?" + qs({"limit": 20, "author": facts.author}),
+        "month": f"{api}/articles?" + qs({"limit": 20, "from": first, "to": last}),
+        "search_date": f"{api}/articles?"
+        + qs({"limit": 20, "q": facts.word, "sort": "-published_at"}),
+        "search_rank": f"{api}/articles?" + qs({"limit": 20, "q": facts.word, "sort": "relevance"}),
+        "deep": url,
+        "by_id": f"{api}/articles/{article_id}",
+    }
+    run.urls, run.top_source, run.article_id = urls, top_source, article_id
+    return depth
+
+
+def bench_ours(
+    name: str, db_url: str, workers: int, facts: Facts, wrk: str, args: argparse.Namespace
+) -> tuple[ServerRun, int]:
+    run = ServerRun(name)
+    base = f"http://{HOST}:{API_PORT}"
+    cmd = [str(ROOT / ".venv" / "bin" / "uvicorn"), "app.main:app", "--host", HOST]
+    cmd += ["--port", str(API_PORT), "--workers", str(workers)]
+    cmd += ["--no-access-log", "--log-level", "warning"]
+    env = {**os.environ, "DATABASE_URL": db_url}
+    depth = 0
+    log_path = BENCH_DATA / "logs" / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.log"
+    try:
+        with server(cmd, env, f"{base}/api/v1/health", log_path) as proc:
+            depth = our_urls(base, facts, run)
+            for key, label in QUERIES:
+                run.results[key] = run_wrk(wrk, run.urls[key], args)
+                log(f"{name}: {label}: {fmt_result(run.results[key])}")
+            run.peak_rss_mb = group_peak_rss_mb(proc.pid)
+    except (RuntimeError, httpx.HTTPError) as exc:
+        run.error = str(exc)[:300]
+        log(f"{name} failed: {run.error}")
+    return run, depth
+
+
+# --- Datasette -------------------------------------------------------------------------
+
+
+def export_jsonl(db: Path, articles_path: Path, authors_path: Path) -> int:
+    """Our articles, flattened as Datasette would hold them, one JSON object a line."""
+    count = 0
+    with (
+        sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn,
+        articles_path.open("w", encoding="utf-8") as articles_out,
+        authors_path.open("w", encoding="utf-8") as authors_out,
+    ):
+        rows = conn.execute(
+            "SELECT a.id, a.url, a.title, a.published_at, s.name, s.domain, "
+            "(SELECT group_concat(name, ', ') FROM (SELECT au.name FROM article_authors aa "
+            " JOIN authors au ON au.id = aa.author_id WHERE aa.article_id = a.id "
+            " ORDER BY aa.position)), a.language, a.body "
+            "FROM articles a JOIN sources s ON s.id = a.source_id ORDER BY a.id"
+        )
+        for row in rows:
+            art_id, url, title, published, source, domain, authors, language, body = row
+            # Stored as naive UTC text; give Datasette ISO 8601 with the offset spelled out.
+            published_iso = datetime.fromisoformat(published).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            record = {
+                "id": art_id,
+                "url": url,
+                "title": title,
+                "published_at": published_iso,
+                "source_name": source,
+                "source_domain": domain,
+                "authors": authors or "",
+                "language": language,
+                "body": body,
+            }
+            articles_out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+        for article_id, author in conn.execute(
+            "SELECT aa.article_id, au.name FROM article_authors aa "
+            "JOIN authors au ON au.id = aa.author_id ORDER BY aa.article_id, aa.position"
+        ):
+            line = json.dumps({"article_id": article_id, "author": author}, ensure_ascii=False)
+            authors_out.write(line + "\n")
+    return count
+
+
+def build_datasette_db(our_db: Path, target: Path) -> tuple[IngestResult, float]:
+    """Load the JSONL with sqlite-utils (timed: insert + FTS), then add indexes and authors."""
+    articles_jsonl = BENCH_DATA / "datasette-articles.jsonl"
+    authors_jsonl = BENCH_DATA / "datasette-authors.jsonl"
+    count = export_jsonl(our_db, articles_jsonl, authors_jsonl)
+    reset_sqlite(target)
+    tool = str(BENCH_VENV / "bin" / "sqlite-utils")
+    db = str(target)
+    timed = [
+        [tool, "insert", db, "articles", str(articles_jsonl), "--nl", "--pk", "id"],
+        [tool, "enable-fts", db, "articles", "title", "body", "--fts5", "--create-triggers"],
+    ]
+    seconds, peak = 0.0, 0.0
+    for cmd in timed:
+        code, took, rss, _ = run_measured(cmd)
+        if code != 0:
+            raise RuntimeError(f"{shlex.join(cmd)} exited {code}")
+        seconds, peak = seconds + took, max(peak, rss)
+    size = SqliteSize(target)()
+    extra_start = time.perf_counter()
+    extra = [
+        [tool, "create-index", db, "articles", "published_at"],
+        [tool, "create-index", db, "articles", "source_domain", "published_at"],
+        [tool, "insert", db, "article_authors", str(authors_jsonl), "--nl"],
+        [tool, "create-index", db, "article_authors", "author", "article_id"],
+        [tool, "analyze", db],
+    ]
+    for cmd in extra:
+        check(cmd, timeout=3600)
+    extra_seconds = time.perf_counter() - extra_start
+    result = IngestResult(
+        "sqlite-utils → Datasette (JSONL, insert + FTS5)",
+        count,
+        seconds,
+        peak,
+        size,
+        note="from pre-parsed JSONL exported from our database",
+    )
+    log(f"sqlite-utils: {count} articles in {seconds:.1f} s; indexes {extra_seconds:.1f} s")
+    return result, extra_seconds
+
+
+def fts_matches(db: Path, word: str) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        phrase = '"' + word.replace('"', '""') + '"'
+        row = conn.execute(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", (phrase,)
+        ).fetchone()
+    return int(row[0])
+
+
+def datasette_urls(base: str, facts: Facts, top_source: str, article_id: int) -> dict[str, str]:
+    table = f"{base}/datasette/articles.json?_shape=array&{DATASETTE_COLUMNS}"
+    newest = f"{table}&_sort_desc=published_at"
+    first, last = month_bounds(facts.month)
+    # Datasette's _where takes SQL text, not parameters: quote the name as a literal.
+    literal = "'" + facts.author.replace("'", "''") + "'"
+    author_sql = f"id in (select article_id from article_authors where author = {literal})"  # noqa: S608
+    return {
+        "newest": newest,
+        "source": f"{newest}&" + qs({"source_domain": top_source}),
+        "author": f"{newest}&" + qs({"_where": author_sql}),
+        "month": f"{newest}&"
+        + qs(
+            {
+                "published_at__gte": f"{first}T00:00:00",
+                "published_at__lte": f"{last}T23:59:59+00:00",
+            }
+        ),
+        "search_date": f"{newest}&" + qs({"_search": facts.word}),
+        "search_rank": f"{table}&" + qs({"_search": facts.word}),
+        "by_id": f"{base}/datasette/articles/{article_id}.json?_shape=array",
+    }
+
+
+def datasette_deep_url(base: str, pages: int) -> tuple[str | None, int]:
+    """Follow Datasette's own keyset `_next` token as deep as our deep page went."""
+    url = f"{base}/datasette/articles.json?{DATASETTE_COLUMNS}&_sort_desc=published_at"
+    depth, current = 1, url
+    with httpx.Client(timeout=30) as client:
+        data = client.get(current).raise_for_status().json()
+        while depth < pages and data.get("next"):
+            current = f"{url}&" + qs({"_next": data["next"]})
+            data = client.get(current).raise_for_status().json()
+            depth += 1
+    return current.replace("articles.json?", "articles.json?_shape=array&", 1), depth
+
+
+def bench_datasette(
+    db: Path,
+    facts: Facts,
+    top_source: str,
+    article_id: int,
+    deep_pages: int,
+    wrk: str,
+    args: argparse.Namespace,
+) -> tuple[ServerRun, int]:
+    run = ServerRun("Datasette")
+    base = f"http://{HOST}:{DATASETTE_PORT}"
+    cmd = [str(BENCH_VENV / "bin" / "datasette"), "serve", "-i", str(db), "-h", HOST]
+    cmd += ["-p", str(DATASETTE_PORT), "--setting", "default_page_size", "20"]
+    cmd += ["--setting", "sql_time_limit_ms", "5000", "--setting", "num_sql_threads", "3"]
+    depth = 0
+    try:
+        health = f"{base}/-/versions.json"
+        with server(cmd, dict(os.environ), health, BENCH_DATA / "logs" / "datasette.log") as proc:
+            run.urls = datasette_urls(base, facts, top_source, article_id)
+            deep, depth = datasette_deep_url(base, deep_pages)
+            if deep:
+                run.urls["deep"] = deep
+            for key, label in QUERIES:
+                if key not in run.urls:
+                    run.results[key] = WrkResult(error="n/a")
+                    continue
+                run.results[key] = run_wrk(wrk, run.urls[key], args)
+                log(f"Datasette: {label}: {fmt_result(run.results[key])}")
+            run.peak_rss_mb = group_peak_rss_mb(proc.pid)
+    except (RuntimeError, httpx.HTTPError) as exc:
+        run.error = str(exc)[:300]
+        log(f"Datasette failed: {run.error}")
+    return run, depth
+
+
+# --- report ----------------------------------------------------------------------------
+
+
+def fmt_result(result: WrkResult) -> str:
+    if result.error:
+        return f"error: {result.error}"
+    return f"{fmt_rps(result)} req/s, p50 {fmt_ms(result.p50_ms)}, p99 {fmt_ms(result.p99_ms)}"
+
+
+def fmt_rps(result: WrkResult | None) -> str:
+    if result is None:
+        return "—"
+    if result.error:
+        return f"**{result.error}**"
+    value = f"{result.requests_per_s:,.0f}" if result.requests_per_s is not None else "?"
+    return value + (f" ({result.non_2xx:,} non-2xx)" if result.non_2xx else "")
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    return f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
+
+
+def query_table(runs: list[ServerRun], ours_main: ServerRun | None) -> str:
+    header = ["query"]
+    for run in runs:
+        header += [f"{run.name} req/s"]
+        if run is ours_main:
+            header += ["p50"]
+        header += ["p99"]
+    datasette = next((r for r in runs if r.name == "Datasette"), None)
+    if ours_main and datasette:
+        header += ["ours 1 worker / Datasette"]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for key, label in QUERIES:
+        cells = [label]
+        for run in runs:
+            result = run.results.get(key)
+            if result is None and run.error:
+                result = WrkResult(error="server failed")
+            cells.append(fmt_rps(result))
+            ok = result is not None and not result.error
+            if run is ours_main:
+                cells.append(fmt_ms(result.p50_ms) if ok and result else "—")
+            cells.append(fmt_ms(result.p99_ms) if ok and result else "—")
+        if ours_main and datasette:
+            ours, peer = ours_main.results.get(key), datasette.results.get(key)
+            if ours and peer and ours.requests_per_s and peer.requests_per_s:
+                if not ours.error and not peer.error:
+                    cells.append(f"{ours.requests_per_s / peer.requests_per_s:.2f}×")
+                else:
+                    cells.append("—")
+            else:
+                cells.append("—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ingest_table(results: list[IngestResult]) -> str:
+    lines = [
+        "| backend | articles | seconds | articles/s | peak RSS | size on disk | per article |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        per = r.db_bytes / r.articles / 1024 if r.articles else 0
+        rate = r.articles / r.seconds if r.seconds else 0
+        lines.append(
+            f"| {r.backend} | {r.articles:,} | {r.seconds:.1f} | {rate:,.0f} | "
+            f"{r.peak_rss_mb:,.0f} MB | {r.db_bytes / 2**20:,.1f} MB | {per:.1f} KB |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
+    uname = f"{platform.system()} {platform.release()} {platform.machine()}"
+    return [
+        f"- OS: `{uname}`",
+        f"- CPU: {cpu}, {os.cpu_count()} logical CPUs (`nproc`)",
+        f"- RAM: {mem_kb / 2**20:.1f} GiB",
+        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}",
+    ]
+
+
+def write_report(
+    path: Path,
+    argv: Sequence[str],
+    corpus_desc: str,
+    files: int,
+    facts: Facts,
+    ingests: list[IngestResult],
+    runs: list[ServerRun],
+    ours_main: ServerRun | None,
+    notes: list[str],
+    versions: dict[str, str],
+    args: argparse.Namespace,
+) -> str:
+    command = shlex.join(["python", "scripts/bench.py", *argv])
+    table = query_table(runs, ours_main)
+    rss_lines = [
+        f"| {r.name} | {f'{r.peak_rss_mb:,.0f} MB' if r.peak_rss_mb else '—'} |" for r in runs
+    ]
+    first, last = month_bounds(facts.month)
+    parts = [
+        "# Benchmarks: our API and Datasette on the same articles",
+        "",
+        "Written by `scripts/bench.py`; rerun it to refresh this page.",
+        "",
+        f"    {command}",
+        "",
+        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        *[f"- {name}: {version}" for name, version in versions.items()],
+        "",
+        "Servers and the load generator share the machine, so each figure includes wrk's "
+        "own CPU use; compare columns with each other rather than with other machines.",
+        "",
+        "## Corpus",
+        "",
+        f"- {corpus_desc}: {files:,} files",
+        f"- the queries use: author «{facts.author}» ({facts.author_articles:,} articles), "
+        f"month {first} … {last} ({facts.month_articles:,} articles), search word «{facts.word}»",
+        "",
+        "## Ingest",
+        "",
+        ingest_table(ingests),
+        "",
+        "Our rows time `scripts/ingest.py --quiet` end to end (parse, lemmatise for search, "
+        "write, migrate an empty database first); articles/s counts inserted articles. "
+        "Peak RSS is the child's maximum resident set (`wait4`). The sqlite-utils row loads "
+        "already parsed JSON lines exported from our database, then builds its FTS5 index; "
+        "it does not parse files or lemmatise.",
+        "",
+        *[f"- {r.backend}: {r.note}" for r in ingests if r.note],
+        "",
+        "## Queries",
+        "",
+        f"`wrk -t1 -c{args.connections} -d{args.duration}s --latency --timeout 10s URL`, "
+        "one query at a time, after one warm-up request that must answer 200. Req/s is "
+        "wrk's Requests/sec; p50 and p99 are from its latency distribution.",
+        "",
+        table,
+        "",
+        "Peak memory of each server (VmHWM summed over its processes):",
+        "",
+        "| server | peak RSS |",
+        "|---|---:|",
+        *rss_lines,
+        "",
+        "What each side does per request: ours answers the full JSON page, counts `total` "
+        "matching articles and, with `q`, builds highlighted snippets; Datasette is asked "
+        "for four columns with `_nocount=1`, `_shape=array`. Datasette's search is FTS5 "
+        "on the raw words (no Russian lemmatisation), so it finds fewer articles for the "
+        "same word; its «relevance» row is `_search` without a sort, which Datasette "
+        "orders by primary key (its table views have no rank order). `_nofacet=1` and "
+        "`_nosuggest=1` turn off the facet suggestions it would otherwise compute for "
+        "every JSON page.",
+        "",
+        "## URLs",
+        "",
+    ]
+    for run in runs:
+        if not run.urls:
+            continue
+        parts += [f"{run.name}:", ""]
+        parts += [f"- {label}: `{run.urls[key]}`" for key, label in QUERIES if key in run.urls]
+        parts.append("")
+    if notes:
+        parts += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts))
+    return table
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench.py", description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--size", type=int, default=100_000, help="generated articles (100000)")
+    source.add_argument("--corpus", help="a folder of article files, or a .tar.xz of one")
+    parser.add_argument("--seed", type=int, default=42, help="generator seed (42)")
+    parser.add_argument("--word", help="search word (форум; россия with --corpus)")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run (15)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts (1,2)")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-datasette", action="store_true")
+    parser.add_argument("--out", default="docs/benchmarks.md", help="report path")
+    args = parser.parse_args(argv)
+    args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    if not args.worker_counts or min(args.worker_counts) < 1:
+        parser.error("--workers: comma-separated positive integers")
+    if args.word is None:
+        args.word = "россия" if args.corpus else "форум"
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    BENCH_DATA.mkdir(exist_ok=True)
+    (BENCH_DATA / "logs").mkdir(exist_ok=True)
+    wrk = ensure_wrk()
+    if not args.skip_datasette:
+        ensure_bench_venv()
+    versions = {"wrk": tool_version([wrk, "--version"])}
+    if not args.skip_datasette:
+        versions["Datasette"] = tool_version([str(BENCH_VENV / "bin" / "datasette"), "--version"])
+        versions["sqlite-utils"] = tool_version(
+            [str(BENCH_VENV / "bin" / "sqlite-utils"), "--version"]
+        )
+    corpus, corpus_desc = prepare_corpus(args)
+    files = count_files(corpus)
+    log(f"corpus: {corpus} ({files} files)")
+
+    notes: list[str] = []
+    sqlite_db = BENCH_DATA / "bench.db"
+    sqlite_url = f"sqlite:///{sqlite_db}"
+    reset_sqlite(sqlite_db)
+    ingests = [ingest("ours, SQLite", sqlite_url, corpus, SqliteSize(sqlite_db))]
+    if not args.skip_postgres:
+        reset_postgres()
+        ingests.append(ingest("ours, PostgreSQL", PG_URL, corpus, PostgresSize()))
+    facts = corpus_facts(sqlite_db, args.word)
+
+    runs: list[ServerRun] = []
+    ours_main: ServerRun | None = None
+    deep_depth = 0
+    for workers in args.worker_counts:
+        label = f"ours SQLite {workers} worker{'s' if workers > 1 else ''}"
+        run, depth = bench_ours(label, sqlite_url, workers, facts, wrk, args)
+        runs.append(run)
+        if ours_main is None or (workers == 1 and ours_main is not run):
+            ours_main, deep_depth = run, depth
+    if not args.skip_postgres:
+        run, _ = bench_ours("ours PostgreSQL 1 worker", PG_URL, 1, facts, wrk, args)
+        runs.append(run)
+    if ours_main is not None and deep_depth:
+        page1, deep = ours_main.results.get("newest"), ours_main.results.get("deep")
+        if page1 and deep and page1.p50_ms and deep.p50_ms:
+            notes.append(
+                f"Deep cursor: page {deep_depth:,} of 20 (via `next_cursor`) answered with "
+                f"p50 {fmt_ms(deep.p50_ms)} against {fmt_ms(page1.p50_ms)} for page 1 "
+                f"({ours_main.name})."
+            )
+        if deep_depth < DEEP_PAGES:
+            notes.append(f"The corpus has only {deep_depth:,} pages of 20: that is the deep page.")
+
+    if not args.skip_datasette:
+        datasette_db = BENCH_DATA / "datasette.db"
+        load, extra_seconds = build_datasette_db(sqlite_db, datasette_db)
+        ingests.append(load)
+        notes.append(
+            f"Datasette's copy also got indexes on published_at and (source_domain, "
+            f"published_at) and an article_authors table ({extra_seconds:.1f} s, not counted)."
+        )
+        done = [r for r in runs if r.top_source is not None and r.article_id is not None]
+        if not done:
+            raise SystemExit("no run of our API got far enough to pick a source and an article")
+        top_source, article_id = done[0].top_source or "", done[0].article_id or 0
+        run, depth = bench_datasette(
+            datasette_db, facts, top_source, article_id, deep_depth or 1, wrk, args
+        )
+        notes.append(
+            f"Datasette's search for «{facts.word}» matches "
+            f"{fts_matches(datasette_db, facts.word):,} articles (FTS5, exact word forms)."
+        )
+        if depth:
+            notes.append(f"Datasette's deep page is page {depth:,}, reached with its `_next`.")
+        runs.append(run)
+
+    for run in runs:
+        if run.error:
+            notes.append(f"{run.name} failed: {run.error}")
+        for key, label in QUERIES:
+            result = run.results.get(key)
+            if result and result.error and result.error != "n/a":
+                notes.append(f"{run.name}, {label}: {result.error}")
+            elif result and result.non_2xx:
+                notes.append(f"{run.name}, {label}: {result.non_2xx:,} non-2xx responses")
+            elif result and result.socket_errors:
+                notes.append(f"{run.name}, {label}: socket errors {result.socket_errors}")
+            if result and result.rows == 0:
+                notes.append(f"{run.name}, {label}: the answer was empty")
+    found = ours_main.results.get("search_date") if ours_main else None
+    if found and found.total is not None:
+        notes.append(f"Our search for «{facts.word}» matches {found.total:,} articles.")
+
+    out = (ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
+    table = write_report(
+        out, argv, corpus_desc, files, facts, ingests, runs, ours_main, notes, versions, args
+    )
+    print(ingest_table(ingests))
+    print()
+    print(table)
+    if notes:
+        print("\n" + "\n".join(f"- {note}" for note in notes))
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -260,4 +260,21 @@ def ingest_paths(
             if len(batch) >= batch_size:
                 flush()
         flush()
+    if report.inserted or report.updated:
+        refresh_statistics(engine)
     return report
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let the query planner see the data just loaded.
+
+    A freshly filled PostgreSQL table has no statistics until autovacuum gets to it, and
+    the planner then picks scans that cost seconds; SQLite's planner likewise uses
+    sqlite_stat1, which ANALYZE writes.
+    """
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("ANALYZE")
+        else:
+            connection.exec_driver_sql("ANALYZE")
+            connection.exec_driver_sql("PRAGMA optimize")

@@ -68,6 +68,11 @@ def terms(text: str) -> list[str]:
     return [t for t in map(_terms.__getitem__, WORD.findall(text.lower())) if t]
 
 
+def word_terms(text: str) -> list[str]:
+    """The term of each WORD match in text, in order ("" for an unsearchable word)."""
+    return list(map(_terms.__getitem__, map(str.lower, WORD.findall(text))))
+
+
 def spans(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, term) of every searchable word in text, for highlighting."""
     for match in WORD.finditer(text):

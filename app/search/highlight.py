@@ -1,12 +1,13 @@
 """Highlights: matched words wrapped in <mark>, everything else HTML-escaped."""
 
+from collections import OrderedDict
 from html import escape
 from itertools import islice
+from threading import Lock
 
-from app.search.analyzer import spans
+from app.search.analyzer import WORD, spans, word_terms
 
 SNIPPET_WORDS = 30
-MAX_TOKENS = 3000
 
 
 def _render(text: str, hits: list[tuple[int, int]], start: int, end: int) -> str:
@@ -28,16 +29,19 @@ def highlight_title(title: str, wanted: frozenset[str]) -> str:
 
 
 def highlight_snippet(body: str, wanted: frozenset[str], words: int = SNIPPET_WORDS) -> str:
-    """About `words` words of body around the densest run of matches (the start if none)."""
+    """About `words` words of body around the densest run of matches (the start if none).
+
+    Terms come from one C-speed pass over the body; only the words of the chosen window
+    are then located and rendered, which keeps a page of long articles cheap.
+    """
     body = " ".join(body.split("\n\n"))  # paragraphs run on in a snippet
-    # Long bodies: the snippet comes from the first MAX_TOKENS words, which bounds the work.
-    tokens = list(islice(spans(body), MAX_TOKENS))
-    if not tokens:
+    terms = word_terms(body)
+    if not terms:
         return escape(body[:300])
-    matched = [i for i, (_, _, term) in enumerate(tokens) if term in wanted]
+    matched = [i for i, term in enumerate(terms) if term in wanted]
     first = 0
     if matched:
-        # The window of `words` tokens holding the most matches, opening a few words early.
+        # The window of `words` words holding the most matches, opening a few words early.
         best, best_count, j = matched[0], 0, 0
         for i, start_index in enumerate(matched):
             while matched[j] < start_index - words + 1:
@@ -45,10 +49,45 @@ def highlight_snippet(body: str, wanted: frozenset[str], words: int = SNIPPET_WO
             if (count := i - j + 1) > best_count:
                 best, best_count = matched[j], count
         first = max(0, best - 5)
-    last = min(len(tokens), first + words) - 1
-    start = 0 if first == 0 else tokens[first][0]
-    complete = last == len(tokens) - 1 and len(tokens) < MAX_TOKENS
-    end = len(body) if complete else tokens[last][1]
-    hits = [(s, e) for s, e, term in tokens[first : last + 1] if term in wanted]
+    last = min(len(terms), first + words) - 1
+    window = list(islice(WORD.finditer(body), first, last + 1))
+    start = 0 if first == 0 else window[0].start()
+    end = len(body) if last == len(terms) - 1 else window[-1].end()
+    hits = [
+        (m.start(), m.end())
+        for m, term in zip(window, terms[first : last + 1], strict=True)
+        if term in wanted
+    ]
     text = _render(body, hits, start, end)
     return ("…" if start > 0 else "") + text.strip() + ("…" if end < len(body) else "")
+
+
+class HighlightCache:
+    """Highlights of recent (article version, query) pairs, least recently used dropped.
+
+    A highlight is a pure function of the article's text and the query's terms, and a
+    popular search asks for the same pages again and again; keyed by the article's
+    content hash, an edited article never gets a stale highlight.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, frozenset[str]], dict[str, str]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, digest: str, title: str, body: str, wanted: frozenset[str]) -> dict[str, str]:
+        key = (digest, wanted)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        made = {"title": highlight_title(title, wanted), "snippet": highlight_snippet(body, wanted)}
+        with self._lock:
+            self._items[key] = made
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return made
+
+
+highlights = HighlightCache()

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.ingest.parser import ParsedArticle, ParseError, parse_article
 from app.models import Article, ArticleAuthor, Author, Source, name_key
-from app.search.analyzer import terms
-from app.search.index import Document, write_documents
+from app.search.index import IndexEntry, index_entry, write_entries
 
 BATCH_SIZE = 500
 PREPARE_WINDOW = 2000  # files handed to the worker pool at a time
@@ -120,7 +120,7 @@ class _Loader:
                 changed.append((known[0], item))
 
         bylines: list[dict[str, Any]] = []
-        documents: list[Document] = []
+        entries: list[tuple[int, IndexEntry]] = []
         if new:
             rows = [self._row(item, now) | {"ingested_at": now} for item in new]
             ids = self.session.scalars(
@@ -128,7 +128,7 @@ class _Loader:
             ).all()
             for id_, item in zip(ids, new, strict=True):
                 bylines += self._bylines(id_, item.article)
-                documents.append(Document(id_, item.title_terms, item.body_terms))
+                entries.append((id_, item.index))
             report.inserted += len(new)
         if changed:
             changed_ids = [id_ for id_, _ in changed]
@@ -141,11 +141,11 @@ class _Loader:
             )
             for id_, item in changed:
                 bylines += self._bylines(id_, item.article)
-                documents.append(Document(id_, item.title_terms, item.body_terms))
+                entries.append((id_, item.index))
             report.updated += len(changed)
         if bylines:
             self.session.execute(insert(ArticleAuthor), bylines)
-        write_documents(self.session, documents)
+        write_entries(self.session, entries)
 
     def _row(self, item: "Prepared", now: datetime) -> dict[str, Any]:
         article = item.article
@@ -182,11 +182,10 @@ class Prepared:
 
     article: ParsedArticle
     digest: str
-    title_terms: list[str]
-    body_terms: list[str]
+    index: IndexEntry
 
 
-def prepare(path: Path) -> Prepared | str:
+def prepare(dialect: str, path: Path) -> Prepared | str:
     """Read and prepare one file, or say why it is rejected. Runs in worker processes."""
     try:
         article = parse_article(path.read_bytes())
@@ -194,22 +193,26 @@ def prepare(path: Path) -> Prepared | str:
         return str(exc)
     except OSError as exc:
         return exc.strerror or str(exc)
-    return Prepared(article, article.content_hash(), terms(article.title), terms(article.body))
+    index = index_entry(dialect, article.title, article.body)
+    return Prepared(article, article.content_hash(), index)
 
 
-def _prepared(paths: Iterator[Path], workers: int) -> Iterator[tuple[Path, Prepared | str]]:
+def _prepared(
+    paths: Iterator[Path], dialect: str, workers: int
+) -> Iterator[tuple[Path, Prepared | str]]:
     """(path, prepared or reason) in the order of paths, spread over worker processes.
 
     Paths go to the pool a window at a time, so neither the paths nor the results of a
     run pile up in memory however many files there are.
     """
+    work = partial(prepare, dialect)
     if workers <= 1:
         for path in paths:
-            yield path, prepare(path)
+            yield path, work(path)
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         while window := list(islice(paths, PREPARE_WINDOW)):
-            yield from zip(window, pool.imap(prepare, window, chunksize=32), strict=True)
+            yield from zip(window, pool.imap(work, window, chunksize=32), strict=True)
 
 
 def default_workers() -> int:
@@ -242,7 +245,8 @@ def ingest_paths(
                 batch.clear()
                 urls.clear()
 
-        for path, result in _prepared(iter_article_files(paths), workers):
+        dialect = engine.dialect.name
+        for path, result in _prepared(iter_article_files(paths), dialect, workers):
             report.read += 1
             if on_file:
                 on_file()

@@ -14,7 +14,6 @@ Ranked with ts_rank (A = 1.0, B = 0.4).
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -59,25 +58,25 @@ class _TsQuery(UserDefinedType[str]):
         return "tsquery"
 
 
-@dataclass(frozen=True)
-class Document:
-    """An article's analysed text, computed once per article by the ingest."""
-
-    article_id: int
-    title_terms: list[str]
-    body_terms: list[str]
+# What one article puts in the index, made ready for its backend by the ingest's workers
+# (small strings travel between processes far cheaper than lists of terms):
+# SQLite (title terms, body terms), each space-separated; PostgreSQL (tsvector text,).
+IndexEntry = tuple[str, ...]
 
 
-def analyse(article_id: int, title: str, body: str) -> Document:
-    return Document(article_id, terms(title), terms(body))
+def index_entry(dialect: str, title: str, body: str) -> IndexEntry:
+    title_terms, body_terms = terms(title), terms(body)
+    if dialect == "postgresql":
+        return (tsvector_text(title_terms, body_terms),)
+    return " ".join(title_terms), " ".join(body_terms)
 
 
-def tsvector_text(doc: Document) -> str:
+def tsvector_text(title_terms: list[str], body_terms: list[str]) -> str:
     positions: dict[str, list[str]] = defaultdict(list)
-    for i, term in enumerate(doc.title_terms, start=1):
+    for i, term in enumerate(title_terms, start=1):
         positions[term].append(f"{min(i, PG_MAX_POSITION)}A")
-    offset = len(doc.title_terms) + BODY_POSITION_GAP
-    for i, term in enumerate(doc.body_terms, start=offset):
+    offset = len(title_terms) + BODY_POSITION_GAP
+    for i, term in enumerate(body_terms, start=offset):
         positions[term].append(f"{min(i, PG_MAX_POSITION)}B")
     return " ".join(
         f"'{term}':{','.join(places[:PG_MAX_POSITIONS_PER_TERM])}"
@@ -85,9 +84,11 @@ def tsvector_text(doc: Document) -> str:
     )
 
 
-def write_documents(connection: Session | Connection, docs: Sequence[Document]) -> None:
-    """Add or replace the index entries of these articles."""
-    if not docs:
+def write_entries(
+    connection: Session | Connection, entries: Sequence[tuple[int, IndexEntry]]
+) -> None:
+    """Add or replace the index entries of these articles: (article id, entry)."""
+    if not entries:
         return
     bind = connection.get_bind() if isinstance(connection, Session) else connection
     if bind.dialect.name == "postgresql":
@@ -97,18 +98,15 @@ def write_documents(connection: Session | Connection, docs: Sequence[Document]) 
                 "VALUES (:id, CAST(:vector AS tsvector)) "
                 "ON CONFLICT (article_id) DO UPDATE SET vector = EXCLUDED.vector"
             ),
-            [{"id": d.article_id, "vector": tsvector_text(d)} for d in docs],
+            [{"id": id_, "vector": entry[0]} for id_, entry in entries],
         )
         return
     connection.execute(
-        text("DELETE FROM articles_fts WHERE rowid = :id"), [{"id": d.article_id} for d in docs]
+        text("DELETE FROM articles_fts WHERE rowid = :id"), [{"id": id_} for id_, _ in entries]
     )
     connection.execute(
         text("INSERT INTO articles_fts (rowid, title, body) VALUES (:id, :title, :body)"),
-        [
-            {"id": d.article_id, "title": " ".join(d.title_terms), "body": " ".join(d.body_terms)}
-            for d in docs
-        ],
+        [{"id": id_, "title": entry[0], "body": entry[1]} for id_, entry in entries],
     )
 
 

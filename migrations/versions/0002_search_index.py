@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-from app.search.index import analyse, write_documents
+from app.search.index import index_entry, write_entries
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -53,7 +53,8 @@ def upgrade() -> None:
         ).all()
         if not rows:
             break
-        write_documents(bind, [analyse(r.id, r.title, r.body) for r in rows])
+        dialect = bind.dialect.name
+        write_entries(bind, [(r.id, index_entry(dialect, r.title, r.body)) for r in rows])
         last = rows[-1].id
 
 

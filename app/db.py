@@ -51,6 +51,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+SQLITE_POOL_SIZE = 40  # anyio's default threadpool size: FastAPI runs sync routes there
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -67,7 +70,14 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # No pre-ping: a SQLite file does not go away between requests like a server can.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # The pool holds a connection for every thread that may serve a request at once:
+        # beyond pool_size each request would open (and set up) a connection of its own.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

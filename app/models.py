@@ -16,7 +16,16 @@ EXPLAIN on PostgreSQL; see docs/indexes.md):
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -25,6 +34,20 @@ from app.db import Base, UTCDateTime
 def name_key(name: str) -> str:
     """The form of a name that lookups compare: spaces collapsed, case folded."""
     return " ".join(name.split()).casefold()
+
+
+class ArchiveState(Base):
+    """One row: a version that triggers bump on every change to articles or bylines.
+
+    Anything derived from the articles (such as a listing's total) can be cached under
+    the version it was computed at, and is stale as soon as the version moves.
+    """
+
+    __tablename__ = "archive_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class Source(Base):

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.ingest.parser import ParsedArticle, ParseError, parse_article
-from app.models import Article, ArticleAuthor, Author, Source, name_key
+from app.models import ArchiveState, Article, ArticleAuthor, Author, Source, name_key
 from app.search.index import IndexEntry, index_entry, write_entries
 
 BATCH_SIZE = 500
@@ -145,6 +145,8 @@ class _Loader:
             report.updated += len(changed)
         if bylines:
             self.session.execute(insert(ArticleAuthor), bylines)
+        if new or changed:
+            self.session.execute(update(ArchiveState).values(version=ArchiveState.version + 1))
         write_entries(self.session, entries)
 
     def _row(self, item: "Prepared", now: datetime) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Listing, filtering and fetching articles."""
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
 from app.models import Article, ArticleAuthor, Author, Source, name_key
+from app.queries.counts import counts
 from app.search.highlight import highlights
 from app.search.index import hits as search_hits
 from app.search.query import SearchQuery
@@ -38,6 +40,19 @@ class ArticleFilters:
     source_ids: list[int] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     search: SearchQuery | None = None
+
+    def key(self) -> Hashable:
+        """What identifies the set of articles these filters select (for cached counts)."""
+        return (
+            self.published_from,
+            self.published_to,
+            tuple(sorted({name_key(a) for a in self.authors})),
+            tuple(sorted(set(self.author_ids))),
+            tuple(sorted({name_key(s) for s in self.sources})),
+            tuple(sorted(set(self.source_ids))),
+            tuple(sorted(set(self.languages))),
+            self.search,
+        )
 
 
 @dataclass
@@ -143,6 +158,11 @@ def plan_listing(
     known_total = None
     if filters.search is not None:
         dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            # The tsvectors live out of line (TOAST), which the planner's costs miss: it
+            # reads every vector in a sequential scan (1.4 s at 100k articles) where the
+            # GIN index answers in milliseconds. Only this transaction is affected.
+            session.connection().exec_driver_sql("SET LOCAL enable_seqscan = off")
         matches = search_hits(dialect, filters.search, ranked=False)
         match_count = session.connection().scalar(
             select(func.count()).select_from(matches.subquery())
@@ -256,7 +276,8 @@ def list_articles(
     connection = session.connection()
     total = listing.known_total
     if total is None:
-        total = connection.scalar(listing.select_from(select(func.count()).select_from(Article)))
+        count = listing.select_from(select(func.count()).select_from(Article))
+        total = counts.get(connection, filters.key(), lambda: connection.scalar(count) or 0)
 
     first, second = listing.sort_key(sort)
     stmt = listing.select_from(listing_columns().add_columns(first.label("sort_value")))

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         description="Key that signs pagination cursors; set it to a random string in production.",
     )
     db_pool_size: int = Field(default=5, ge=1, description="Connections kept per worker.")
+    threads: int = Field(
+        default=4, ge=1, le=200, description="Threads per worker that run requests' queries."
+    )
     log_level: str = Field(default="INFO", description="Python logging level of the app.")
 
     @field_validator("database_url")

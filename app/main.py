@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
@@ -32,6 +33,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in this threadpool. Its default 40 threads only fight over the
+        # GIL: each database call releases it and may wait a whole switch interval to get
+        # it back, which at 16 concurrent requests cost more than the queries themselves.
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads
         engine = make_engine(settings.database_url, settings.db_pool_size)
         try:
             check_schema_current(engine)

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     threads: int = Field(
         default=4, ge=1, le=200, description="Threads per worker that run requests' queries."
     )
+    response_cache_entries: int = Field(
+        default=2000,
+        ge=0,
+        description="Responses kept per worker under the data version (0: no cache).",
+    )
     log_level: str = Field(default="INFO", description="Python logging level of the app.")
 
     @field_validator("database_url")

@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 
 from app.api import articles, authors, health, sources
+from app.api.cache import ResponseCache
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.responses = ResponseCache(settings.response_cache_entries)
     install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1")

@@ -263,3 +263,22 @@ def test_totals_follow_every_change(many: TestClient, engine) -> None:  # type: 
             conn.execute(text("DELETE FROM articles WHERE id = :id"), {"id": id_})
     assert many.get("/api/v1/articles?source=Один").json()["total"] == 9
     assert many.get("/api/v1/articles").json()["total"] == 21
+
+
+def test_etag_revalidation_and_freshness(loaded: TestClient, corpus: Path, ingest) -> None:  # type: ignore[no-untyped-def]
+    first = loaded.get("/api/v1/articles?limit=2")
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+    again = loaded.get("/api/v1/articles?limit=2", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    other = loaded.get("/api/v1/articles?limit=3", headers={"If-None-Match": etag})
+    assert other.status_code == 200  # another URL is another representation
+
+    write_article(corpus, "new.txt", title="new", url="https://a.ru/new", published="2030-01-01")
+    ingest(corpus)
+    changed = loaded.get("/api/v1/articles?limit=2", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert changed.json()["items"][0]["title"] == "new"
+    assert changed.json()["total"] == first.json()["total"] + 1

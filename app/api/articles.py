@@ -4,8 +4,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 
-from app.api.deps import SessionsDep, SettingsDep, json_response
+from app.api.cache import Built, ResponsesDep
+from app.api.deps import SessionsDep, SettingsDep
 from app.api.params import MAX_ID, Cursor, Limit, Page, article_filters, next_page, resolve_position
 from app.errors import Problem, invalid_params, not_found
 from app.queries.articles import ArticleFilters, get_article, list_articles
@@ -37,6 +39,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 def list_articles_route(
     request: Request,
     sessions: SessionsDep,
+    responses: ResponsesDep,
     settings: SettingsDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
     sort: Sort = None,
@@ -50,14 +53,23 @@ def list_articles_route(
         raise invalid_params(("sort", "relevance needs a search: give q"))
     key_types = (float, int) if sort == "relevance" else (datetime, int)
     after, offset = resolve_position(settings, sort, limit, page, cursor, key_types)
-    with sessions() as session:
+
+    def build(session: Session) -> Built:
         result = list_articles(session, filters, sort=sort, limit=limit, after=after, offset=offset)
-    headers: dict[str, str] = {}
-    next_cursor = next_page(request, headers, settings, sort, result.next_key, page, limit)
-    body = ArticlePage.model_validate(
-        {"items": result.items, "total": result.total, "limit": limit, "next_cursor": next_cursor}
-    )
-    return json_response(body, headers)
+        headers: dict[str, str] = {}
+        next_cursor = next_page(request, headers, settings, sort, result.next_key, page, limit)
+        body = ArticlePage.model_validate(
+            {
+                "items": result.items,
+                "total": result.total,
+                "limit": limit,
+                "next_cursor": next_cursor,
+            }
+        )
+        return body, headers
+
+    with sessions() as session:
+        return responses.respond(request, session, lambda: build(session))
 
 
 @router.get(
@@ -67,7 +79,9 @@ def list_articles_route(
     responses=PROBLEMS,
 )
 def facets_route(
+    request: Request,
     sessions: SessionsDep,
+    responses: ResponsesDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
     facet_limit: Annotated[
         int, Query(ge=1, le=100, description="How many top sources and authors.", examples=[10])
@@ -77,8 +91,16 @@ def facets_route(
     ] = "month",
 ) -> Response:
     with sessions() as session:
-        counts = facets(session, filters, facet_limit=facet_limit, interval=interval)
-    return json_response(Facets.model_validate(counts))
+        return responses.respond(
+            request,
+            session,
+            lambda: (
+                Facets.model_validate(
+                    facets(session, filters, facet_limit=facet_limit, interval=interval)
+                ),
+                {},
+            ),
+        )
 
 
 @router.get(
@@ -88,11 +110,17 @@ def facets_route(
     responses={404: {"model": Problem, "description": "No article with this id."}},
 )
 def get_article_route(
+    request: Request,
     sessions: SessionsDep,
+    responses: ResponsesDep,
     article_id: Annotated[int, Path(description="Article id.", ge=1, le=MAX_ID, examples=[1])],
 ) -> Response:
-    with sessions() as session:
+
+    def build(session: Session) -> Built:
         article = get_article(session, article_id)
-    if article is None:
-        raise not_found("article", article_id)
-    return json_response(Article.model_validate(article))
+        if article is None:
+            raise not_found("article", article_id)
+        return Article.model_validate(article), {}
+
+    with sessions() as session:
+        return responses.respond(request, session, lambda: build(session))

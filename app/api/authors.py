@@ -3,8 +3,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 
-from app.api.deps import SessionsDep, SettingsDep, json_response
+from app.api.cache import Built, ResponsesDep
+from app.api.deps import SessionsDep, SettingsDep
 from app.api.params import MAX_ID, MAX_REPEAT, Cursor, Limit, Page, next_page, resolve_position
 from app.errors import Problem, invalid_params, not_found
 from app.queries.authors import get_author, list_authors
@@ -24,6 +26,7 @@ SORT = "name"
 def list_authors_route(
     request: Request,
     sessions: SessionsDep,
+    responses: ResponsesDep,
     settings: SettingsDep,
     q: Annotated[
         str | None,
@@ -44,16 +47,20 @@ def list_authors_route(
     if len(source) > MAX_REPEAT:
         raise invalid_params(("source", f"may repeat at most {MAX_REPEAT} times"))
     after, offset = resolve_position(settings, SORT, limit, page, cursor, (str, int))
-    with sessions() as session:
+
+    def build(session: Session) -> Built:
         items, total, next_key = list_authors(
             session, q=q, sources=source, limit=limit, after=after, offset=offset
         )
-    headers: dict[str, str] = {}
-    next_cursor = next_page(request, headers, settings, SORT, next_key, page, limit)
-    body = AuthorPage.model_validate(
-        {"items": items, "total": total, "limit": limit, "next_cursor": next_cursor}
-    )
-    return json_response(body, headers)
+        headers: dict[str, str] = {}
+        next_cursor = next_page(request, headers, settings, SORT, next_key, page, limit)
+        body = AuthorPage.model_validate(
+            {"items": items, "total": total, "limit": limit, "next_cursor": next_cursor}
+        )
+        return body, headers
+
+    with sessions() as session:
+        return responses.respond(request, session, lambda: build(session))
 
 
 @router.get(
@@ -63,11 +70,17 @@ def list_authors_route(
     responses={404: {"model": Problem, "description": "No author with this id."}},
 )
 def get_author_route(
+    request: Request,
     sessions: SessionsDep,
+    responses: ResponsesDep,
     author_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Author id.", examples=[1])],
 ) -> Response:
-    with sessions() as session:
+
+    def build(session: Session) -> Built:
         author = get_author(session, author_id)
-    if author is None:
-        raise not_found("author", author_id)
-    return json_response(AuthorStats.model_validate(author))
+        if author is None:
+            raise not_found("author", author_id)
+        return AuthorStats.model_validate(author), {}
+
+    with sessions() as session:
+        return responses.respond(request, session, lambda: build(session))

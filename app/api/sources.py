@@ -2,9 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy.orm import Session
 
-from app.api.deps import SessionsDep, json_response
+from app.api.cache import Built, ResponsesDep
+from app.api.deps import SessionsDep
 from app.api.params import MAX_ID
 from app.errors import Problem, not_found
 from app.queries.sources import get_source, list_sources
@@ -14,10 +16,15 @@ router = APIRouter(prefix="/sources", tags=["sources"])
 
 
 @router.get("", response_model=SourceList, summary="Every source, most articles first")
-def list_sources_route(sessions: SessionsDep) -> Response:
-    with sessions() as session:
+def list_sources_route(
+    request: Request, sessions: SessionsDep, responses: ResponsesDep
+) -> Response:
+    def build(session: Session) -> Built:
         items = list_sources(session)
-    return json_response(SourceList.model_validate({"items": items, "total": len(items)}))
+        return SourceList.model_validate({"items": items, "total": len(items)}), {}
+
+    with sessions() as session:
+        return responses.respond(request, session, lambda: build(session))
 
 
 @router.get(
@@ -27,11 +34,17 @@ def list_sources_route(sessions: SessionsDep) -> Response:
     responses={404: {"model": Problem, "description": "No source with this id."}},
 )
 def get_source_route(
+    request: Request,
     sessions: SessionsDep,
+    responses: ResponsesDep,
     source_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Source id.", examples=[1])],
 ) -> Response:
-    with sessions() as session:
+
+    def build(session: Session) -> Built:
         source = get_source(session, source_id)
-    if source is None:
-        raise not_found("source", source_id)
-    return json_response(SourceStats.model_validate(source))
+        if source is None:
+            raise not_found("source", source_id)
+        return SourceStats.model_validate(source), {}
+
+    with sessions() as session:
+        return responses.respond(request, session, lambda: build(session))

@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -34,6 +35,12 @@ from app.db import Base, UTCDateTime
 def name_key(name: str) -> str:
     """The form of a name that lookups compare: spaces collapsed, case folded."""
     return " ".join(name.split()).casefold()
+
+
+def source_named(names: list[str]) -> ColumnElement[bool]:
+    """Sources whose name or domain is one of names, any case (a leading www. ignored)."""
+    keys = [name_key(name) for name in names]
+    return Source.name_key.in_(keys) | Source.domain.in_([k.removeprefix("www.") for k in keys])
 
 
 class ArchiveState(Base):

@@ -279,8 +279,6 @@ def refresh_statistics(engine: Engine) -> None:
     sqlite_stat1, which ANALYZE writes.
     """
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("ANALYZE")
-        else:
-            connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("ANALYZE")
+        if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA optimize")

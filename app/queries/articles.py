@@ -14,16 +14,15 @@ from sqlalchemy import (
     Subquery,
     func,
     literal,
-    or_,
     select,
     tuple_,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
-from app.models import Article, ArticleAuthor, Author, Source, name_key
+from app.models import Article, ArticleAuthor, Author, Source, name_key, source_named
 from app.queries.counts import counts
-from app.search.highlight import highlights
+from app.search.highlight import highlight_snippet, highlight_title
 from app.search.index import hits as search_hits
 from app.search.query import SearchQuery
 
@@ -91,17 +90,9 @@ class Listing:
 
 
 def _source_ids(session: Session, filters: ArticleFilters) -> list[int]:
-    keys = [name_key(name) for name in filters.sources]
     found = (
-        session.scalars(
-            select(Source.id).where(
-                or_(
-                    Source.name_key.in_(keys),
-                    Source.domain.in_([k.removeprefix("www.") for k in keys]),
-                )
-            )
-        ).all()
-        if keys
+        session.scalars(select(Source.id).where(source_named(filters.sources))).all()
+        if filters.sources
         else []
     )
     return sorted(set(filters.source_ids) | set(found))
@@ -282,7 +273,7 @@ def list_articles(
     first, second = listing.sort_key(sort)
     stmt = listing.select_from(listing_columns().add_columns(first.label("sort_value")))
     if filters.search is not None:
-        stmt = stmt.add_columns(Article.body, Article.content_hash)
+        stmt = stmt.add_columns(Article.body)
     if after is not None:
         key_type = Double() if sort == "relevance" else UTCDateTime()
         key = tuple_(first, second)
@@ -297,7 +288,10 @@ def list_articles(
     if filters.search is not None:
         wanted = filters.search.positive_terms
         for item, row in zip(items, rows, strict=True):
-            item["highlight"] = highlights.get(row.content_hash, row.title, row.body, wanted)
+            item["highlight"] = {
+                "title": highlight_title(row.title, wanted),
+                "snippet": highlight_snippet(row.body, wanted),
+            }
     next_key = None
     if has_next and rows:
         last = rows[-1]

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, String, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.models import Article, ArticleAuthor, Author, Source, name_key
+from app.models import Article, ArticleAuthor, Author, Source, name_key, source_named
 
 
 def _escape_like(text: str) -> str:
@@ -34,12 +34,7 @@ def author_conditions(q: str | None, sources: list[str]) -> list[ColumnElement[b
             )
         )
     if sources:
-        keys = [name_key(s) for s in sources]
-        source_ids = select(Source.id).where(
-            or_(
-                Source.name_key.in_(keys), Source.domain.in_([k.removeprefix("www.") for k in keys])
-            )
-        )
+        source_ids = select(Source.id).where(source_named(sources))
         where.append(
             Author.id.in_(
                 select(ArticleAuthor.author_id)

@@ -1,9 +1,7 @@
 """Highlights: matched words wrapped in <mark>, everything else HTML-escaped."""
 
-from collections import OrderedDict
 from html import escape
 from itertools import islice
-from threading import Lock
 
 from app.search.analyzer import WORD, spans, word_terms
 
@@ -60,34 +58,3 @@ def highlight_snippet(body: str, wanted: frozenset[str], words: int = SNIPPET_WO
     ]
     text = _render(body, hits, start, end)
     return ("…" if start > 0 else "") + text.strip() + ("…" if end < len(body) else "")
-
-
-class HighlightCache:
-    """Highlights of recent (article version, query) pairs, least recently used dropped.
-
-    A highlight is a pure function of the article's text and the query's terms, and a
-    popular search asks for the same pages again and again; keyed by the article's
-    content hash, an edited article never gets a stale highlight.
-    """
-
-    def __init__(self, size: int = 20_000) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, frozenset[str]], dict[str, str]] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, digest: str, title: str, body: str, wanted: frozenset[str]) -> dict[str, str]:
-        key = (digest, wanted)
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                return found
-        made = {"title": highlight_title(title, wanted), "snippet": highlight_snippet(body, wanted)}
-        with self._lock:
-            self._items[key] = made
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return made
-
-
-highlights = HighlightCache()

@@ -14,17 +14,33 @@ from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    TableClause,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.ingest.parser import ParsedArticle, ParseError, parse_article
 from app.models import ArchiveState, Article, ArticleAuthor, Author, Source, name_key
-from app.search.index import IndexEntry, index_entry, write_entries
+from app.search.index import IndexEntry, index_entry, index_rows, index_table, write_entries
 
 BATCH_SIZE = 500
+_ARTICLES = cast(Table, Article.__table__)
+_BYLINES = cast(Table, ArticleAuthor.__table__)
+_NEXT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, :count)"
+)
 PREPARE_WINDOW = 2000  # files handed to the worker pool at a time
 
 
@@ -64,6 +80,21 @@ def _insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]]) -> 
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
     session.execute(module.insert(table).on_conflict_do_nothing(), rows)
+
+
+def bulk_insert(connection: Connection, table: TableClause, rows: list[dict[str, Any]]) -> None:
+    """Insert rows that are known to be new: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 class _Loader:
@@ -119,16 +150,26 @@ class _Loader:
             else:
                 changed.append((known[0], item))
 
+        if not (new or changed):
+            return
+        dialect = self.session.get_bind().dialect.name
+        # First write of the transaction: on SQLite it takes the database's write lock,
+        # so no other writer can take the ids that _new_ids hands out.
+        self.session.execute(update(ArchiveState).values(version=ArchiveState.version + 1))
         bylines: list[dict[str, Any]] = []
         entries: list[tuple[int, IndexEntry]] = []
         if new:
-            rows = [self._row(item, now) | {"ingested_at": now} for item in new]
-            ids = self.session.scalars(
-                insert(Article).returning(Article.id, sort_by_parameter_order=True), rows
-            ).all()
+            ids = self._new_ids(len(new))
+            rows = [
+                self._row(item, now) | {"id": id_, "ingested_at": now}
+                for id_, item in zip(ids, new, strict=True)
+            ]
+            connection = self.session.connection()
+            bulk_insert(connection, _ARTICLES, rows)
+            new_entries = [(id_, item.index) for id_, item in zip(ids, new, strict=True)]
+            bulk_insert(connection, index_table(dialect), index_rows(dialect, new_entries))
             for id_, item in zip(ids, new, strict=True):
                 bylines += self._bylines(id_, item.article)
-                entries.append((id_, item.index))
             report.inserted += len(new)
         if changed:
             changed_ids = [id_ for id_, _ in changed]
@@ -143,11 +184,19 @@ class _Loader:
                 bylines += self._bylines(id_, item.article)
                 entries.append((id_, item.index))
             report.updated += len(changed)
-        if bylines:
-            self.session.execute(insert(ArticleAuthor), bylines)
-        if new or changed:
-            self.session.execute(update(ArchiveState).values(version=ArchiveState.version + 1))
+        bulk_insert(self.session.connection(), _BYLINES, bylines)
         write_entries(self.session, entries)
+
+    def _new_ids(self, count: int) -> list[int]:
+        """Ids for new articles, so a batch goes in as one executemany with no RETURNING
+        (which SQLite would answer a row at a time)."""
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            return list(connection.scalars(_NEXT_IDS, {"count": count}))
+        top: int = connection.execute(
+            select(func.coalesce(func.max(_ARTICLES.c.id), 0))
+        ).scalar_one()
+        return list(range(top + 1, top + 1 + count))
 
     def _row(self, item: "Prepared", now: datetime) -> dict[str, Any]:
         article = item.article

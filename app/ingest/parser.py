@@ -24,8 +24,11 @@ _PUBLISHED = re.compile(r"^Published at:\s*\*\*(?P<value>.*?)\*\*\s*$")
 _AUTHOR = re.compile(r"^Author:\s*\*\*(?P<value>.*?)\*\*\s*$")
 _ORIGINAL = re.compile(r"^Original:\s*\[(?P<name>.*)\]\((?P<url>.*)\)\s*$")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LATIN = re.compile(r"[A-Za-z]")
+# Letters are counted on UTF-8 bytes with bytes.translate, at C speed: U+0400–U+04FF
+# (Cyrillic) are exactly the characters whose lead byte is D0–D3, and a lead byte never
+# occurs inside another character.
+_NOT_CYRILLIC_LEAD = bytes(b for b in range(256) if not 0xD0 <= b <= 0xD3)
+_NOT_LATIN = bytes(b for b in range(256) if not (chr(b).isascii() and chr(b).isalpha()))
 
 
 class ParseError(ValueError):
@@ -85,9 +88,9 @@ def count_words(text: str) -> int:
 
 def detect_language(title: str, paragraphs: list[str]) -> str:
     """ru, en or other, by which script most letters are in."""
-    sample = (title + " " + " ".join(paragraphs[:5]))[:2000]
-    cyrillic = len(_CYRILLIC.findall(sample))
-    latin = len(_LATIN.findall(sample))
+    sample = (title + " " + " ".join(paragraphs[:5]))[:2000].encode()
+    cyrillic = len(sample.translate(None, _NOT_CYRILLIC_LEAD))
+    latin = len(sample.translate(None, _NOT_LATIN))
     if cyrillic == 0 and latin == 0:
         return "other"
     return "ru" if cyrillic >= latin else "en"

@@ -26,6 +26,7 @@ from sqlalchemy import (
     cast,
     column,
     func,
+    insert,
     literal_column,
     select,
     table,
@@ -33,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.sql.expression import ColumnClause, TableClause
 from sqlalchemy.types import UserDefinedType
 
 from app.search.analyzer import terms
@@ -49,6 +50,7 @@ PG_MAX_POSITION = 16383
 PG_MAX_POSITIONS_PER_TERM = 256
 
 article_search = table(PG_TABLE, column("article_id", Integer), column("vector", TSVECTOR))
+fts_table = table(FTS_TABLE, column("rowid", Integer), column("title"), column("body"))
 
 
 class _TsQuery(UserDefinedType[str]):
@@ -84,6 +86,17 @@ def tsvector_text(title_terms: list[str], body_terms: list[str]) -> str:
     )
 
 
+def index_table(dialect: str) -> TableClause:
+    """The table that index_rows() go into, for bulk inserts of new articles' entries."""
+    return article_search if dialect == "postgresql" else fts_table
+
+
+def index_rows(dialect: str, entries: Sequence[tuple[int, IndexEntry]]) -> list[dict[str, Any]]:
+    if dialect == "postgresql":
+        return [{"article_id": id_, "vector": entry[0]} for id_, entry in entries]
+    return [{"rowid": id_, "title": entry[0], "body": entry[1]} for id_, entry in entries]
+
+
 def write_entries(
     connection: Session | Connection, entries: Sequence[tuple[int, IndexEntry]]
 ) -> None:
@@ -91,23 +104,21 @@ def write_entries(
     if not entries:
         return
     bind = connection.get_bind() if isinstance(connection, Session) else connection
-    if bind.dialect.name == "postgresql":
+    dialect = bind.dialect.name
+    if dialect == "postgresql":
         connection.execute(
             text(
                 "INSERT INTO article_search (article_id, vector) "
-                "VALUES (:id, CAST(:vector AS tsvector)) "
+                "VALUES (:article_id, CAST(:vector AS tsvector)) "
                 "ON CONFLICT (article_id) DO UPDATE SET vector = EXCLUDED.vector"
             ),
-            [{"id": id_, "vector": entry[0]} for id_, entry in entries],
+            index_rows(dialect, entries),
         )
         return
     connection.execute(
         text("DELETE FROM articles_fts WHERE rowid = :id"), [{"id": id_} for id_, _ in entries]
     )
-    connection.execute(
-        text("INSERT INTO articles_fts (rowid, title, body) VALUES (:id, :title, :body)"),
-        [{"id": id_, "title": entry[0], "body": entry[1]} for id_, entry in entries],
-    )
+    connection.execute(insert(fts_table), index_rows(dialect, entries))
 
 
 def hits(dialect: str, query: SearchQuery, *, ranked: bool) -> Select[*tuple[Any, ...]]:

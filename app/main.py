@@ -12,7 +12,8 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 
 from app.api import articles, authors, health, sources
-from app.api.cache import ResponseCache
+from app.api.cache import CachedResponses, ResponseCache
+from app.api.version import version_reader
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -50,7 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("database unreachable at start-up: %s", exc.orig)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.versions = version_reader(engine.url)
         yield
+        await app.state.versions.close()
         engine.dispose()
 
     app = FastAPIOffline(
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.responses = ResponseCache(settings.response_cache_entries)
     install_error_handlers(app)
+    app.add_middleware(CachedResponses)
 
     api = APIRouter(prefix="/api/v1")
     for module in (articles, sources, authors, health):

@@ -1,0 +1,81 @@
+"""Cached responses: answered before routing, exact under the data version, per host."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import sessionmaker
+
+from app.config import Settings
+from app.db import make_engine
+from app.main import create_app
+from tests.factories import write_article
+
+DEAD_URL = "postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=1"
+
+
+@pytest.fixture
+def api(database_url: str, corpus: Path, ingest) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        write_article(corpus, f"{i}.txt", title=f"t{i}", url=f"https://a.ru/{i}")
+    ingest(corpus)
+    app = create_app(Settings(database_url=database_url, cursor_secret="test-secret"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def break_sessions(client: TestClient) -> None:
+    """From now on, whatever reaches a route finds its database unreachable."""
+    app = client.app
+    app.state.sessionmaker = sessionmaker(make_engine(DEAD_URL))  # type: ignore[attr-defined]
+
+
+def test_a_repeated_request_is_answered_without_the_route(api: TestClient) -> None:
+    first = api.get("/api/v1/articles?limit=2")
+    assert first.status_code == 200
+    break_sessions(api)
+    again = api.get("/api/v1/articles?limit=2")
+    assert again.status_code == 200
+    assert again.content == first.content
+    for header in ("etag", "link", "cache-control", "content-type"):
+        assert again.headers[header] == first.headers[header]
+    # Not cached, so it goes to the route and meets the broken database.
+    assert api.get("/api/v1/articles?limit=3").status_code == 503
+
+
+def test_the_cache_answers_if_none_match_with_304(api: TestClient) -> None:
+    etag = api.get("/api/v1/sources").headers["etag"]
+    break_sessions(api)
+    revalidated = api.get("/api/v1/sources", headers={"If-None-Match": etag})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["etag"] == etag
+    assert revalidated.content == b""
+
+
+def test_a_new_version_is_never_answered_from_the_old_cache(
+    api: TestClient, corpus: Path, ingest
+) -> None:  # type: ignore[no-untyped-def]
+    before = api.get("/api/v1/articles")
+    write_article(corpus, "new.txt", title="свежая", url="https://a.ru/new", published="2031-01-01")
+    ingest(corpus)
+    after = api.get("/api/v1/articles")
+    assert after.json()["items"][0]["title"] == "свежая"
+    assert after.json()["total"] == before.json()["total"] + 1
+    assert after.headers["etag"] != before.headers["etag"]
+
+
+def test_links_follow_the_host_each_client_used(api: TestClient) -> None:
+    one = api.get("/api/v1/articles?limit=1", headers={"Host": "one.example"})
+    two = api.get("/api/v1/articles?limit=1", headers={"Host": "two.example"})
+    assert "//one.example/" in one.headers["link"]
+    assert "//two.example/" in two.headers["link"]
+    assert one.json() == two.json()
+
+
+def test_errors_are_not_cached(api: TestClient) -> None:
+    assert api.get("/api/v1/articles?limit=0").status_code == 400
+    assert api.get("/api/v1/articles?limit=0").status_code == 400
+    assert api.get("/api/v1/articles/999999").status_code == 404
+    break_sessions(api)
+    assert api.get("/api/v1/articles/999999").status_code == 503

@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/bench.py [--size 100000 | --corpus DIR|FILE.tar.xz]
         [--duration 15] [--connections 16] [--workers 1,2]
-        [--skip-postgres] [--skip-datasette] [--out docs/benchmarks.md]
+        [--skip-postgres] [--skip-datasette] [--skip-uncached] [--out docs/benchmarks.md]
 
 Steps: install wrk (apt) and Datasette + sqlite-utils (into .venv-bench/, never .venv);
 generate or unpack the corpus under bench-data/; time the ingest into SQLite and
@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -104,6 +105,7 @@ class IngestResult:
     db_bytes: int
     files_read: int | None = None
     note: str = ""
+    peak_rss_sum_mb: float | None = None
 
 
 @dataclass
@@ -124,17 +126,33 @@ class ServerRun:
 
 def run_measured(
     cmd: Sequence[str], env: dict[str, str] | None = None
-) -> tuple[int, float, float, str]:
-    """Run cmd to completion: (exit code, wall seconds, peak RSS MB of that child, stdout).
+) -> tuple[int, float, float, float, str]:
+    """Run cmd to completion: (exit code, wall seconds, peak RSS MB of the largest process,
+    peak RSS MB summed over its process group, stdout).
 
     os.wait4 gives the rusage of this one child, unlike RUSAGE_CHILDREN's running maximum;
-    output goes through temporary files so that nothing but wait4 reaps the child.
+    output goes through temporary files so that nothing but wait4 reaps the child. The
+    group's sum (the ingest's worker processes included) is sampled every 0.2 s; pages the
+    workers share with their parent count once per process, so it is an upper bound.
     """
     log("$ " + shlex.join(cmd))
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)  # noqa: S603
+        proc = subprocess.Popen(  # noqa: S603
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True
+        )
+        peak_sum = [0.0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.2):
+                peak_sum[0] = max(peak_sum[0], group_rss_mb(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _pid, status, usage = os.wait4(proc.pid, 0)
+        done.set()
+        sampler.join()
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -143,7 +161,7 @@ def run_measured(
     if stderr_lines:
         more = f" (last 5 of {len(stderr_lines)} lines)" if len(stderr_lines) > 5 else ""
         log(f"stderr{more}:\n  " + "\n  ".join(stderr_lines[-5:]))
-    return proc.returncode, seconds, usage.ru_maxrss / 1024, stdout_text
+    return proc.returncode, seconds, usage.ru_maxrss / 1024, peak_sum[0], stdout_text
 
 
 def check(
@@ -220,7 +238,7 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
-def group_peak_rss_mb(pgid: int) -> float:
+def group_peak_rss_mb(pgid: int, field: str = "VmHWM") -> float:
     """Sum of VmHWM (peak resident set) over every live process of the group."""
     total_kb = 0
     for pid in group_pids(pgid):
@@ -228,10 +246,15 @@ def group_peak_rss_mb(pgid: int) -> float:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
-        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
         if match:
             total_kb += int(match.group(1))
     return total_kb / 1024
+
+
+def group_rss_mb(pgid: int) -> float:
+    """Sum of VmRSS (resident now) over every live process of the group."""
+    return group_peak_rss_mb(pgid, "VmRSS")
 
 
 # --- tools -----------------------------------------------------------------------------
@@ -323,7 +346,7 @@ def count_files(folder: Path) -> int:
 def ingest(backend: str, url: str, corpus: Path, db_size: "DbSize") -> IngestResult:
     env = {**os.environ, "DATABASE_URL": url}
     cmd = [str(VENV_PYTHON), "scripts/ingest.py", "--quiet", str(corpus)]
-    code, seconds, rss, out = run_measured(cmd, env=env)
+    code, seconds, rss, rss_sum, out = run_measured(cmd, env=env)
     match = SUMMARY_RE.search(out)
     if not match:
         raise RuntimeError(f"ingest into {backend} failed (exit {code}): {out[-2000:]}")
@@ -333,7 +356,7 @@ def ingest(backend: str, url: str, corpus: Path, db_size: "DbSize") -> IngestRes
         note += f"{rejected} files rejected, {updated + unchanged} repeated URLs "
         note += f"({updated} updated, {unchanged} unchanged)"
     log(f"{backend}: {inserted} articles in {seconds:.1f} s ({inserted / seconds:.0f}/s)")
-    return IngestResult(backend, inserted, seconds, rss, db_size(), read, note)
+    return IngestResult(backend, inserted, seconds, rss, db_size(), read, note, rss_sum)
 
 
 class DbSize:
@@ -499,14 +522,20 @@ def our_urls(base: str, facts: Facts, run: ServerRun) -> int:
 
 
 def bench_ours(
-    name: str, db_url: str, workers: int, facts: Facts, wrk: str, args: argparse.Namespace
+    name: str,
+    db_url: str,
+    workers: int,
+    facts: Facts,
+    wrk: str,
+    args: argparse.Namespace,
+    settings: dict[str, str] | None = None,
 ) -> tuple[ServerRun, int]:
     run = ServerRun(name)
     base = f"http://{HOST}:{API_PORT}"
     cmd = [str(ROOT / ".venv" / "bin" / "uvicorn"), "app.main:app", "--host", HOST]
     cmd += ["--port", str(API_PORT), "--workers", str(workers)]
     cmd += ["--no-access-log", "--log-level", "warning"]
-    env = {**os.environ, "DATABASE_URL": db_url}
+    env = {**os.environ, "DATABASE_URL": db_url, **(settings or {})}
     depth = 0
     log_path = BENCH_DATA / "logs" / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.log"
     try:
@@ -578,12 +607,12 @@ def build_datasette_db(our_db: Path, target: Path) -> tuple[IngestResult, float]
         [tool, "insert", db, "articles", str(articles_jsonl), "--nl", "--pk", "id"],
         [tool, "enable-fts", db, "articles", "title", "body", "--fts5", "--create-triggers"],
     ]
-    seconds, peak = 0.0, 0.0
+    seconds, peak, peak_sum = 0.0, 0.0, 0.0
     for cmd in timed:
-        code, took, rss, _ = run_measured(cmd)
+        code, took, rss, rss_sum, _ = run_measured(cmd)
         if code != 0:
             raise RuntimeError(f"{shlex.join(cmd)} exited {code}")
-        seconds, peak = seconds + took, max(peak, rss)
+        seconds, peak, peak_sum = seconds + took, max(peak, rss), max(peak_sum, rss_sum)
     size = SqliteSize(target)()
     extra_start = time.perf_counter()
     extra = [
@@ -603,6 +632,7 @@ def build_datasette_db(our_db: Path, target: Path) -> tuple[IngestResult, float]
         peak,
         size,
         note="from pre-parsed JSONL exported from our database",
+        peak_rss_sum_mb=peak_sum,
     )
     log(f"sqlite-utils: {count} articles in {seconds:.1f} s; indexes {extra_seconds:.1f} s")
     return result, extra_seconds
@@ -723,8 +753,9 @@ def query_table(runs: list[ServerRun], ours_main: ServerRun | None) -> str:
             header += ["p50"]
         header += ["p99"]
     datasette = next((r for r in runs if r.name == "Datasette"), None)
-    if ours_main and datasette:
-        header += ["ours 1 worker / Datasette"]
+    uncached = next((r for r in runs if r.name.endswith("no response cache")), None)
+    compared = [r for r in (ours_main, uncached) if r is not None] if datasette else []
+    header += [f"{run.name} / Datasette" for run in compared]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for key, label in QUERIES:
         cells = [label]
@@ -737,30 +768,34 @@ def query_table(runs: list[ServerRun], ours_main: ServerRun | None) -> str:
             if run is ours_main:
                 cells.append(fmt_ms(result.p50_ms) if ok and result else "—")
             cells.append(fmt_ms(result.p99_ms) if ok and result else "—")
-        if ours_main and datasette:
-            ours, peer = ours_main.results.get(key), datasette.results.get(key)
-            if ours and peer and ours.requests_per_s and peer.requests_per_s:
-                if not ours.error and not peer.error:
-                    cells.append(f"{ours.requests_per_s / peer.requests_per_s:.2f}×")
-                else:
-                    cells.append("—")
-            else:
-                cells.append("—")
+        for run in compared:
+            assert datasette is not None
+            cells.append(ratio(run.results.get(key), datasette.results.get(key)))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def ratio(ours: WrkResult | None, peer: WrkResult | None) -> str:
+    if not (ours and peer and ours.requests_per_s and peer.requests_per_s):
+        return "—"
+    if ours.error or peer.error:
+        return "—"
+    return f"{ours.requests_per_s / peer.requests_per_s:.2f}×"
+
+
 def ingest_table(results: list[IngestResult]) -> str:
     lines = [
-        "| backend | articles | seconds | articles/s | peak RSS | size on disk | per article |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| backend | articles | seconds | articles/s | peak RSS | peak RSS, all processes "
+        "| size on disk | per article |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         per = r.db_bytes / r.articles / 1024 if r.articles else 0
         rate = r.articles / r.seconds if r.seconds else 0
+        total = f"{r.peak_rss_sum_mb:,.0f} MB" if r.peak_rss_sum_mb else "—"
         lines.append(
             f"| {r.backend} | {r.articles:,} | {r.seconds:.1f} | {rate:,.0f} | "
-            f"{r.peak_rss_mb:,.0f} MB | {r.db_bytes / 2**20:,.1f} MB | {per:.1f} KB |"
+            f"{r.peak_rss_mb:,.0f} MB | {total} | {r.db_bytes / 2**20:,.1f} MB | {per:.1f} KB |"
         )
     return "\n".join(lines)
 
@@ -829,7 +864,10 @@ def write_report(
         "",
         "Our rows time `scripts/ingest.py --quiet` end to end (parse, lemmatise for search, "
         "write, migrate an empty database first); articles/s counts inserted articles. "
-        "Peak RSS is the child's maximum resident set (`wait4`). The sqlite-utils row loads "
+        "Peak RSS is the largest process's maximum resident set (`wait4`); the next column "
+        "sums the resident sets of the whole process group (the ingest's worker processes "
+        "included), sampled every 0.2 s, counting pages they share once per process. "
+        "The sqlite-utils row loads "
         "already parsed JSON lines exported from our database, then builds its FTS5 index; "
         "it does not parse files or lemmatise.",
         "",
@@ -889,6 +927,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts (1,2)")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-datasette", action="store_true")
+    parser.add_argument(
+        "--skip-uncached", action="store_true", help="no run with the response cache off"
+    )
     parser.add_argument("--out", default="docs/benchmarks.md", help="report path")
     args = parser.parse_args(argv)
     args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
@@ -938,6 +979,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             ours_main, deep_depth = run, depth
     if not args.skip_postgres:
         run, _ = bench_ours("ours PostgreSQL 1 worker", PG_URL, 1, facts, wrk, args)
+        runs.append(run)
+    if not args.skip_uncached:
+        # Every request computed afresh: what a first visit to each URL costs.
+        run, _ = bench_ours(
+            "ours SQLite 1 worker, no response cache",
+            sqlite_url,
+            1,
+            facts,
+            wrk,
+            args,
+            {"RESPONSE_CACHE_ENTRIES": "0"},
+        )
         runs.append(run)
     if ours_main is not None and deep_depth:
         page1, deep = ours_main.results.get("newest"), ours_main.results.get("deep")

@@ -3,11 +3,14 @@ query that runs too long is cancelled by the statement timeout (504), not left r
 
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from app.config import Settings
@@ -122,3 +125,42 @@ def test_statement_timeout_is_documented(client: TestClient) -> None:
         responses = methods["get"]["responses"]
         assert {"503", "504"} <= responses.keys(), path
         assert "application/problem+json" in responses["504"]["content"], path
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        # Once 500s: the end of 9999-12-31 plus a day, and instants with no UTC form.
+        ("to=9999-12-31", 200),
+        ("from=0001-01-01", 200),
+        ("from=0001-01-01T00:00:00%2B05:00", 400),
+        ("to=9999-12-31T23:00:00-05:00", 400),
+        ("from=9999-12-31T23:59:59.999999", 200),
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar(client: TestClient, query: str, status: int) -> None:
+    for path in ("/api/v1/articles", "/api/v1/articles/facets"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == status, (path, query, response.text)
+
+
+OFFSETS = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    instant=st.one_of(
+        st.datetimes(timezones=OFFSETS).map(datetime.isoformat),
+        st.datetimes().map(datetime.isoformat),
+        st.dates().map(str),
+    ),
+    bound=st.sampled_from(["from", "to"]),
+)
+def test_any_iso_instant_is_answered(client: TestClient, instant: str, bound: str) -> None:
+    response = client.get("/api/v1/articles", params={bound: instant})
+    assert response.status_code in (200, 400), (instant, response.text)

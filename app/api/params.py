@@ -1,6 +1,6 @@
 """Query parameters shared by the listing endpoints, parsed into query arguments."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -49,14 +49,17 @@ def parse_instant(name: str, value: str, *, end: bool) -> datetime:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            start = datetime.combine(day, time(), tzinfo=UTC)
-            return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+            return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
         parsed = _fromisoformat(text)
     except ValueError:
         raise invalid_params(
             (name, f"{value[:40]!r} is not a date (YYYY-MM-DD) or an ISO 8601 datetime")
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        # Compared in UTC: 0001-01-01T00:00+05:00 has no UTC instant to compare.
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError:
+        raise invalid_params((name, f"{value[:40]!r} is out of range")) from None
 
 
 def _fromisoformat(text: str) -> datetime:

@@ -71,17 +71,22 @@ _RESPONSES = {
     404: "No such resource.",
     503: "The database is unreachable; retry after `Retry-After` seconds.",
     504: "The query ran past the statement timeout (STATEMENT_TIMEOUT_MS) and was cancelled.",
+    414: "The path and query string are over 8 KiB.",
+    431: "The request headers are over 16 KiB.",
 }
 
 
 def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the problems a route may answer (descriptions by "s404"…)."""
+    """OpenAPI `responses` for the problems a route may answer (descriptions by "s404"…).
+
+    Every route may also answer 414 and 431 (app.limits), before it is reached.
+    """
     return {
         status: {
             "model": Problem,
             "description": descriptions.get(f"s{status}", _RESPONSES[status]),
         }
-        for status in statuses
+        for status in (*statuses, 414, 431)
     }
 
 

@@ -17,6 +17,7 @@ from app.api.params import reject_nul
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.limits import RequestSizeLimit
 from app.migrate import SchemaBehindError, check_schema_current
 
 log = logging.getLogger("app")
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.responses = ResponseCache(settings.response_cache_entries)
     install_error_handlers(app)
+    app.add_middleware(RequestSizeLimit)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
     for module in (articles, sources, authors, health):

@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+FUZZ_EXAMPLES ?= 3000
 
-.PHONY: run test lint format install ingest migrate clean
+.PHONY: run test lint format install ingest migrate clean fuzz
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,12 @@ migrate: $(STAMP)
 ## Lint, then the whole suite on SQLite and PostgreSQL.
 test: lint
 	$(BIN)/pytest
+
+## The long schemathesis run: FUZZ_EXAMPLES per operation and mode, random seeds, both
+## backends; what it tried goes to fuzz-report.json (figures in docs/reliability.md).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=fuzz-report.json $(BIN)/pytest -q tests/test_fuzz_api.py
+	cat fuzz-report.json
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check app scripts migrations tests

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Responses kept per worker under the data version (0: no cache).",
     )
+    statement_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="Longest a single API query may run before it is cancelled and the "
+        "request answers 504 (0: no limit). The ingest is not limited.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level of the app.")
 
     @field_validator("database_url")

@@ -1,5 +1,6 @@
 """Engine, session and the declarative base shared by the models and the migrations."""
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
-    """An engine for a SQLite or PostgreSQL URL, with each backend's settings."""
+# SQLite calls the progress handler every this many virtual machine steps (~1 ms of work):
+# often enough to stop within milliseconds of the deadline, rarely enough to cost nothing.
+PROGRESS_STEPS = 10_000
+
+
+def _sqlite_statement_timeout(engine: Engine, timeout_ms: int) -> None:
+    """Interrupt any statement that runs past timeout_ms, as PostgreSQL's statement_timeout.
+
+    SQLite has no such setting; its progress handler, called as a statement runs (rows
+    fetched later included), aborts it with "interrupted" once it returns non-zero. The
+    deadline lives in the pooled connection's info and is re-armed before each statement.
+    """
+    seconds = timeout_ms / 1000
+
+    @event.listens_for(engine, "connect")
+    def _install(dbapi_connection: Any, record: Any) -> None:
+        state: dict[str, Any] = record.info
+        state["deadline"] = float("inf")
+
+        def past_deadline() -> int:
+            return 1 if time.monotonic() > state["deadline"] else 0
+
+        dbapi_connection.set_progress_handler(past_deadline, PROGRESS_STEPS)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _arm(conn: Any, cursor: Any, statement: Any, params: Any, context: Any, many: Any) -> None:
+        conn.info["deadline"] = time.monotonic() + seconds
+
+
+def make_engine(url: str, pool_size: int = 5, statement_timeout_ms: int = 0) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL, with each backend's settings.
+
+    statement_timeout_ms > 0 cancels any statement that runs longer (the API sets it; the
+    ingest's long batches and ANALYZE must not be cut short).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -79,8 +113,21 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
             max_overflow=SQLITE_POOL_SIZE,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if statement_timeout_ms:
+            _sqlite_statement_timeout(engine, statement_timeout_ms)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    # Pre-ping: a connection the server (or the network) dropped is replaced before use,
+    # so the API recovers on its own once the database is back.
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -1,9 +1,11 @@
 """One error path: every failure leaves the API as RFC 9457 application/problem+json."""
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -62,6 +64,38 @@ def invalid_params(*errors: tuple[str, str]) -> ApiError:
     params = [ParamError(name=name, reason=reason) for name, reason in errors]
     detail = "; ".join(f"{p.name}: {p.reason}" for p in params)
     return ApiError(400, "invalid-parameters", "Invalid parameters", detail, params)
+
+
+_RESPONSES = {
+    400: "Invalid parameters (each named in `errors`).",
+    404: "No such resource.",
+    503: "The database is unreachable; retry after `Retry-After` seconds.",
+    504: "The query ran past the statement timeout (STATEMENT_TIMEOUT_MS) and was cancelled.",
+    414: "The path and query string are over 8 KiB.",
+    431: "The request headers are over 16 KiB.",
+}
+
+
+def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the problems a route may answer (descriptions by "s404"…).
+
+    Every route may also answer 414 and 431 (app.limits), before it is reached.
+    """
+    return {
+        status: {
+            "model": Problem,
+            "description": descriptions.get(f"s{status}", _RESPONSES[status]),
+        }
+        for status in (*statuses, 414, 431)
+    }
+
+
+def is_statement_timeout(exc: Exception) -> bool:
+    """Was this database error a query cancelled by the statement timeout (app.db)?"""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, psycopg.errors.QueryCanceled):
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and str(orig) == "interrupted"
 
 
 def not_found(what: str, id_: int) -> ApiError:
@@ -127,6 +161,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        if is_statement_timeout(exc):
+            log.warning("statement timeout on %s %s", request.method, request.url)
+            timeout = ApiError(
+                504,
+                "query-timeout",
+                "Query timeout",
+                "The query took too long and was cancelled; narrow the filters or the search.",
+            )
+            return problem_response(request, timeout)
         log.error("database error on %s %s: %s", request.method, request.url.path, exc)
         error = ApiError(
             503,

@@ -6,17 +6,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 
 from app.api import articles, authors, health, sources
 from app.api.cache import CachedResponses, ResponseCache
+from app.api.params import reject_nul
 from app.api.version import version_reader
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.limits import RequestSizeLimit
 from app.migrate import SchemaBehindError, check_schema_current
 
 log = logging.getLogger("app")
@@ -39,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # GIL: each database call releases it and may wait a whole switch interval to get
         # it back, which at 16 concurrent requests cost more than the queries themselves.
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        engine = make_engine(settings.database_url, settings.db_pool_size)
+        engine = make_engine(
+            settings.database_url, settings.db_pool_size, settings.statement_timeout_ms
+        )
         try:
             check_schema_current(engine)
         except SchemaBehindError as exc:
@@ -66,8 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.responses = ResponseCache(settings.response_cache_entries)
     install_error_handlers(app)
     app.add_middleware(CachedResponses)
+    app.add_middleware(RequestSizeLimit)  # added last, so it runs first
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
     for module in (articles, sources, authors, health):
         api.include_router(module.router)
     app.include_router(api)

@@ -1,7 +1,7 @@
 """/api/v1/articles"""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.api.cache import Built, ResponsesDep
 from app.api.deps import SessionsDep, SettingsDep
 from app.api.params import MAX_ID, Cursor, Limit, Page, article_filters, next_page, resolve_position
-from app.errors import Problem, invalid_params, not_found
+from app.errors import invalid_params, not_found, problem_responses
 from app.queries.articles import ArticleFilters, get_article, list_articles
 from app.queries.facets import Interval, facets
 from app.schemas import Article, ArticlePage, Facets
@@ -25,9 +25,7 @@ Sort = Annotated[
     ),
 ]
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "Invalid parameters (each named in `errors`)."},
-}
+PROBLEMS = problem_responses(400, 503, 504)
 
 
 @router.get(
@@ -107,7 +105,7 @@ def facets_route(
     "/{article_id}",
     response_model=Article,
     summary="One article with its full body",
-    responses={404: {"model": Problem, "description": "No article with this id."}},
+    responses=problem_responses(400, 404, 503, 504, s404="No article with this id."),
 )
 def get_article_route(
     request: Request,

@@ -7,8 +7,17 @@ from sqlalchemy.orm import Session
 
 from app.api.cache import Built, ResponsesDep
 from app.api.deps import SessionsDep, SettingsDep
-from app.api.params import MAX_ID, MAX_REPEAT, Cursor, Limit, Page, next_page, resolve_position
-from app.errors import Problem, invalid_params, not_found
+from app.api.params import (
+    MAX_ID,
+    MAX_REPEAT,
+    Cursor,
+    Limit,
+    NameValue,
+    Page,
+    next_page,
+    resolve_position,
+)
+from app.errors import invalid_params, not_found, problem_responses
 from app.queries.authors import get_author, list_authors
 from app.schemas import AuthorPage, AuthorStats
 
@@ -21,7 +30,7 @@ SORT = "name"
     "",
     response_model=AuthorPage,
     summary="Authors by name, with article counts",
-    responses={400: {"model": Problem, "description": "Invalid parameters."}},
+    responses=problem_responses(400, 503, 504),
 )
 def list_authors_route(
     request: Request,
@@ -37,7 +46,7 @@ def list_authors_route(
         ),
     ] = None,
     source: Annotated[
-        list[str],
+        list[NameValue],
         Query(description="Only authors who wrote for this source (name or domain); may repeat."),
     ] = [],  # noqa: B006
     limit: Limit = 20,
@@ -67,7 +76,7 @@ def list_authors_route(
     "/{author_id}",
     response_model=AuthorStats,
     summary="One author with their article count",
-    responses={404: {"model": Problem, "description": "No author with this id."}},
+    responses=problem_responses(400, 404, 503, 504, s404="No author with this id."),
 )
 def get_author_route(
     request: Request,

@@ -5,7 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import SessionsDep, json_response
-from app.errors import ApiError, Problem
+from app.errors import ApiError, problem_responses
 from app.schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -15,7 +15,7 @@ router = APIRouter(tags=["health"])
     "/health",
     response_model=Health,
     summary="Is the API up and does its database answer?",
-    responses={503: {"model": Problem, "description": "The database does not answer."}},
+    responses=problem_responses(503, s503="The database does not answer."),
 )
 def health(sessions: SessionsDep) -> Response:
     try:

@@ -1,6 +1,6 @@
 """Query parameters shared by the listing endpoints, parsed into query arguments."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -14,8 +14,11 @@ from app.search.query import MAX_QUERY_CHARS, QueryError, SearchQuery, parse_que
 
 MAX_REPEAT = 50
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
+MAX_NAME_CHARS = 500  # names are stored in at most 500 characters (app.models)
+MAX_INSTANT_CHARS = 64
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+NameValue = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page, 1–100.", examples=[20])]
 Page = Annotated[
@@ -46,14 +49,17 @@ def parse_instant(name: str, value: str, *, end: bool) -> datetime:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            start = datetime.combine(day, time(), tzinfo=UTC)
-            return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+            return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
         parsed = _fromisoformat(text)
     except ValueError:
         raise invalid_params(
             (name, f"{value[:40]!r} is not a date (YYYY-MM-DD) or an ISO 8601 datetime")
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        # Compared in UTC: 0001-01-01T00:00+05:00 has no UTC instant to compare.
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError:
+        raise invalid_params((name, f"{value[:40]!r} is out of range")) from None
 
 
 def _fromisoformat(text: str) -> datetime:
@@ -73,11 +79,23 @@ def _check_repeats(**values: list[Any]) -> None:
             raise invalid_params((name, f"may repeat at most {MAX_REPEAT} times"))
 
 
+async def reject_nul(request: Request) -> None:
+    """400 for a NUL character in any query parameter.
+
+    PostgreSQL text cannot hold one (the driver refuses the statement), and no name,
+    date or search contains one; rejecting it up front answers alike on both backends.
+    """
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise invalid_params((name, "may not contain NUL (U+0000) characters"))
+
+
 async def article_filters(
     published_from: Annotated[
         str | None,
         Query(
             alias="from",
+            max_length=MAX_INSTANT_CHARS,
             description="Published at or after: a date (YYYY-MM-DD, 00:00 UTC) or an ISO 8601 "
             "datetime (UTC when it has no offset).",
             examples=["2019-11-01"],
@@ -87,13 +105,14 @@ async def article_filters(
         str | None,
         Query(
             alias="to",
+            max_length=MAX_INSTANT_CHARS,
             description="Published at or before: a date includes that whole UTC day; "
             "a datetime is inclusive of that instant.",
             examples=["2019-11-30"],
         ),
     ] = None,
     author: Annotated[
-        list[str],
+        list[NameValue],
         Query(
             description="Author name, case-insensitive; repeat for any of several.",
             examples=["Екатерина Сумина"],
@@ -101,7 +120,7 @@ async def article_filters(
     ] = [],  # noqa: B006  (FastAPI copies defaults)
     author_id: Annotated[list[Id], Query(description="Author id; may repeat.")] = [],  # noqa: B006
     source: Annotated[
-        list[str],
+        list[NameValue],
         Query(
             description="Source name or domain, case-insensitive; may repeat.",
             examples=["fedpress.ru"],
@@ -109,7 +128,8 @@ async def article_filters(
     ] = [],  # noqa: B006
     source_id: Annotated[list[Id], Query(description="Source id; may repeat.")] = [],  # noqa: B006
     language: Annotated[
-        list[str], Query(description="Language code (ru, en, other); may repeat.", examples=["ru"])
+        list[NameValue],
+        Query(description="Language code (ru, en, other); may repeat.", examples=["ru"]),
     ] = [],  # noqa: B006
     q: Annotated[
         str | None,

@@ -8,14 +8,19 @@ from sqlalchemy.orm import Session
 from app.api.cache import Built, ResponsesDep
 from app.api.deps import SessionsDep
 from app.api.params import MAX_ID
-from app.errors import Problem, not_found
+from app.errors import not_found, problem_responses
 from app.queries.sources import get_source, list_sources
 from app.schemas import SourceList, SourceStats
 
 router = APIRouter(prefix="/sources", tags=["sources"])
 
 
-@router.get("", response_model=SourceList, summary="Every source, most articles first")
+@router.get(
+    "",
+    response_model=SourceList,
+    summary="Every source, most articles first",
+    responses=problem_responses(503, 504),
+)
 def list_sources_route(
     request: Request, sessions: SessionsDep, responses: ResponsesDep
 ) -> Response:
@@ -31,7 +36,7 @@ def list_sources_route(
     "/{source_id}",
     response_model=SourceStats,
     summary="One source with its article count and date span",
-    responses={404: {"model": Problem, "description": "No source with this id."}},
+    responses=problem_responses(400, 404, 503, 504, s404="No source with this id."),
 )
 def get_source_route(
     request: Request,

@@ -19,6 +19,11 @@ from urllib.parse import urlsplit
 
 EXCERPT_CHARS = 300
 PHOTO_PREFIX = "Фото:"
+# The widths of the columns these go into (app.models): longer would fail the whole batch
+# on PostgreSQL, so such a file is rejected on its own instead.
+MAX_URL_CHARS = 2048
+MAX_NAME_CHARS = 500
+MAX_DOMAIN_CHARS = 255
 
 _PUBLISHED = re.compile(r"^Published at:\s*\*\*(?P<value>.*?)\*\*\s*$")
 _AUTHOR = re.compile(r"^Author:\s*\*\*(?P<value>.*?)\*\*\s*$")
@@ -118,15 +123,29 @@ def parse_datetime(value: str) -> datetime:
         raise ParseError(f"unparseable date {text[:60]!r} in 'Published at'") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    try:
+        # Stored in UTC: an instant that has none (0001-01-01T00:00+05:00) cannot be kept.
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ParseError(f"date {text[:60]!r} in 'Published at' is out of range") from None
     return parsed
 
 
 def source_domain(url: str) -> str:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    invalid = ParseError(f"invalid article URL {url[:100]!r} in 'Original'")
+    if len(url) > MAX_URL_CHARS:
+        raise ParseError(f"article URL longer than {MAX_URL_CHARS} characters in 'Original'")
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # such as an unclosed IPv6 bracket
+        raise invalid from None
     if parts.scheme not in ("http", "https") or not host or "." not in host:
-        raise ParseError(f"invalid article URL {url[:100]!r} in 'Original'")
-    return host.removeprefix("www.")
+        raise invalid
+    domain = host.removeprefix("www.")
+    if len(domain) > MAX_DOMAIN_CHARS:
+        raise ParseError(f"domain longer than {MAX_DOMAIN_CHARS} characters in 'Original'")
+    return domain
 
 
 def decode(data: bytes) -> str:
@@ -184,6 +203,10 @@ def parse_article(data: bytes) -> ParsedArticle:
     url = original["url"].strip()
     domain = source_domain(url)
     source_name = original["name"].strip() or domain
+    if len(source_name) > MAX_NAME_CHARS:
+        raise ParseError(f"source name longer than {MAX_NAME_CHARS} characters in 'Original'")
+    if any(len(name) > MAX_NAME_CHARS for name in authors):
+        raise ParseError(f"author name longer than {MAX_NAME_CHARS} characters in 'Author'")
 
     paragraphs = [line.strip() for line in lines[pos:] if line.strip()]
     photo_credit = None

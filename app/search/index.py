@@ -48,6 +48,11 @@ TITLE_WEIGHT = 5.0
 BODY_POSITION_GAP = 10
 PG_MAX_POSITION = 16383
 PG_MAX_POSITIONS_PER_TERM = 256
+# PostgreSQL refuses a tsvector over 1 MiB, which would fail the ingest's whole batch; a
+# body of ~150k distinct words gets there. Terms past this budget (estimated as PostgreSQL
+# counts: a 4-byte entry, the lexeme padded to 2 bytes, a 2-byte count, 2 per position)
+# are left out, so the article is found by its first ~100k distinct words.
+PG_TSVECTOR_BUDGET = 1_000_000
 
 article_search = table(PG_TABLE, column("article_id", Integer), column("vector", TSVECTOR))
 fts_table = table(FTS_TABLE, column("rowid", Integer), column("title"), column("body"))
@@ -80,10 +85,16 @@ def tsvector_text(title_terms: list[str], body_terms: list[str]) -> str:
     offset = len(title_terms) + BODY_POSITION_GAP
     for i, term in enumerate(body_terms, start=offset):
         positions[term].append(f"{min(i, PG_MAX_POSITION)}B")
-    return " ".join(
-        f"'{term}':{','.join(places[:PG_MAX_POSITIONS_PER_TERM])}"
-        for term, places in positions.items()
-    )
+    lexemes: list[str] = []
+    size = 8
+    for term, places in positions.items():
+        kept = places[:PG_MAX_POSITIONS_PER_TERM]
+        encoded = len(term.encode())
+        size += 4 + encoded + encoded % 2 + 2 + 2 * len(kept)
+        if size > PG_TSVECTOR_BUDGET:
+            break
+        lexemes.append(f"'{term}':{','.join(kept)}")
+    return " ".join(lexemes)
 
 
 def index_table(dialect: str) -> TableClause:

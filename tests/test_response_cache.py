@@ -5,11 +5,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from app.config import Settings
 from app.db import make_engine
+from app.ingest.loader import ingest_paths
 from app.main import create_app
+from app.migrate import upgrade_to_head
 from tests.factories import write_article
 
 DEAD_URL = "postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=1"
@@ -79,3 +82,27 @@ def test_errors_are_not_cached(api: TestClient) -> None:
     assert api.get("/api/v1/articles/999999").status_code == 404
     break_sessions(api)
     assert api.get("/api/v1/articles/999999").status_code == 503
+
+
+def test_databases_served_by_one_process_keep_their_own_totals(
+    backend: str, make_database, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Totals are cached under the data version, which each database numbers on its own."""
+    urls = {}
+    for size in (1, 2):
+        url = make_database(backend)
+        engine = make_engine(url)
+        upgrade_to_head(engine)
+        folder = tmp_path / f"db{size}"
+        folder.mkdir()
+        for i in range(size):
+            write_article(folder, f"{i}.txt", title=f"t{i}", url=f"https://a.ru/{size}/{i}")
+        ingest_paths(engine, [folder])
+        with engine.begin() as connection:  # the same version number in both
+            connection.execute(text("UPDATE archive_state SET version = 1000"))
+        engine.dispose()
+        urls[size] = url
+    for size, url in urls.items():
+        settings = Settings(database_url=url, cursor_secret="s", response_cache_entries=0)
+        with TestClient(create_app(settings)) as client:
+            assert client.get("/api/v1/articles").json()["total"] == size

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Responses kept per worker under the data version (0: no cache).",
     )
+    cache_max_age: int = Field(
+        default=0,
+        ge=0,
+        description="Seconds clients and proxies may reuse a response without asking "
+        "(Cache-Control: public, max-age=N); 0 sends no-cache: reuse only after an "
+        "If-None-Match revalidation.",
+    )
     statement_timeout_ms: int = Field(
         default=5000,
         ge=0,

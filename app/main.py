@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.responses = ResponseCache(settings.response_cache_entries)
+    app.state.responses = ResponseCache(settings.response_cache_entries, settings.cache_max_age)
     install_error_handlers(app)
     app.add_middleware(CachedResponses)
     app.add_middleware(RequestSizeLimit)  # added last, so it runs first

@@ -1,6 +1,8 @@
 """Cached responses: answered before routing, exact under the data version, per host."""
 
 from collections.abc import Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,37 @@ def test_databases_served_by_one_process_keep_their_own_totals(
         settings = Settings(database_url=url, cursor_secret="s", response_cache_entries=0)
         with TestClient(create_app(settings)) as client:
             assert client.get("/api/v1/articles").json()["total"] == size
+
+
+def test_etags_and_304s_hold_with_the_cache_off(database_url: str, api: TestClient) -> None:
+    settings = Settings(database_url=database_url, cursor_secret="s", response_cache_entries=0)
+    with TestClient(create_app(settings)) as client:
+        first = client.get("/api/v1/articles/facets")
+        assert first.status_code == 200
+        etag = first.headers["etag"]
+        again = client.get("/api/v1/articles/facets", headers={"If-None-Match": etag})
+        assert again.status_code == 304
+
+
+def test_max_age_is_a_setting(database_url: str, api: TestClient) -> None:
+    assert api.get("/api/v1/sources").headers["cache-control"] == "no-cache"
+    settings = Settings(database_url=database_url, cursor_secret="s", cache_max_age=300)
+    with TestClient(create_app(settings)) as client:
+        for _ in range(2):  # computed, then from the cache
+            response = client.get("/api/v1/sources")
+            assert response.headers["cache-control"] == "public, max-age=300"
+        assert (
+            client.get(
+                "/api/v1/sources", headers={"If-None-Match": response.headers["etag"]}
+            ).headers["cache-control"]
+            == "public, max-age=300"
+        )
+
+
+def test_an_article_says_when_it_last_changed(api: TestClient) -> None:
+    article = api.get("/api/v1/articles?limit=1").json()["items"][0]
+    detail = api.get(f"/api/v1/articles/{article['id']}")
+    modified = parsedate_to_datetime(detail.headers["last-modified"])
+    updated = datetime.fromisoformat(detail.json()["updated_at"])
+    assert modified == updated.replace(microsecond=0)
+    assert detail.headers["last-modified"].endswith(" GMT")

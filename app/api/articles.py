@@ -1,6 +1,7 @@
 """/api/v1/articles"""
 
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -118,7 +119,8 @@ def get_article_route(
         article = get_article(session, article_id)
         if article is None:
             raise not_found("article", article_id)
-        return Article.model_validate(article), {}
+        modified = format_datetime(article["updated_at"].astimezone(UTC), usegmt=True)
+        return Article.model_validate(article), {"Last-Modified": modified}
 
     with sessions() as session:
         return responses.respond(request, session, lambda: build(session))

@@ -29,8 +29,10 @@ Built = tuple[BaseModel, Mapping[str, str]]
 
 
 class ResponseCache:
-    def __init__(self, entries: int) -> None:
+    def __init__(self, entries: int, max_age: int = 0) -> None:
         self.entries = entries
+        # no-cache: clients may keep a response but revalidate it (ETag) before each use.
+        self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "no-cache"
         self._items: OrderedDict[tuple[int, str], tuple[bytes, dict[str, str]]] = OrderedDict()
         self._lock = Lock()
 
@@ -42,30 +44,39 @@ class ResponseCache:
                 self._items.move_to_end(key)
         return cached
 
+    def put(self, version: int, url: str, entry: tuple[bytes, dict[str, str]]) -> None:
+        if self.entries == 0 or len(entry[0]) > MAX_BODY_BYTES:
+            return
+        with self._lock:
+            self._items[(version, url)] = entry
+            if len(self._items) > self.entries:
+                self._items.popitem(last=False)
+
     def respond(self, request: Request, session: Session, build: Callable[[], Built]) -> Response:
+        """The endpoint's JSON, from the cache or from build(), with an ETag; or a 304."""
         version = session.connection().scalar(select(ArchiveState.version))
-        url = cache_url(request.scope)
-        if version is None or self.entries == 0:
+        if version is None:  # no state row: nothing to name this response by
             model, headers = build()
-            return _json(model.model_dump_json().encode(), dict(headers))
+            return self.json(model.model_dump_json().encode(), dict(headers))
+        url = cache_url(request.scope)
         etag = make_etag(version, url)
         if etag in request.headers.get("if-none-match", ""):
-            return Response(status_code=304, headers={"ETag": etag, **CACHE_CONTROL})
-        key = (version, url)
+            return self.not_modified(etag)
         cached = self.get(version, url)
         if cached is None:
             model, built_headers = build()
             cached = model.model_dump_json().encode(), {**built_headers, "ETag": etag}
-            if len(cached[0]) <= MAX_BODY_BYTES:
-                with self._lock:
-                    self._items[key] = cached
-                    if len(self._items) > self.entries:
-                        self._items.popitem(last=False)
-        body, headers = cached
-        return _json(body, headers)
+            self.put(version, url, cached)
+        return self.json(*cached)
 
+    def json(self, body: bytes, headers: dict[str, str]) -> Response:
+        headers = {**headers, "Cache-Control": self.cache_control}
+        return Response(body, media_type="application/json", headers=headers)
 
-CACHE_CONTROL = {"Cache-Control": "no-cache"}  # clients may keep it, but revalidate (ETag)
+    def not_modified(self, etag: str) -> Response:
+        return Response(
+            status_code=304, headers={"ETag": etag, "Cache-Control": self.cache_control}
+        )
 
 
 def cache_url(scope: Scope) -> str:
@@ -80,17 +91,14 @@ def make_etag(version: int, url: str) -> str:
     return f'"{version}-{hashlib.blake2b(url.encode(), digest_size=8).hexdigest()}"'
 
 
-def _json(body: bytes, headers: dict[str, str]) -> Response:
-    return Response(body, media_type="application/json", headers={**headers, **CACHE_CONTROL})
-
-
 class CachedResponses:
     """Answer API GETs from the response cache before routing, on the event loop.
 
     A hit costs a version read (app.api.version) and a dict lookup: no threadpool hop, no
     parameter parsing, no session. Entries only exist for URLs that an endpoint answered
     200 under the same data version, so what this sends is what the endpoint would send.
-    Anything else (a miss, a database fault, If-None-Match) goes on to the app.
+    If-None-Match with the current ETag is a 304 here too. Anything else (a miss, a
+    database fault) goes on to the app.
     """
 
     def __init__(self, app: ASGIApp, prefix: str = "/api/") -> None:
@@ -116,14 +124,15 @@ async def _hit(scope: Scope) -> Response | None:
     if version is None:
         return None
     url = cache_url(scope)
+    responses: ResponseCache = state.responses
     for name, value in scope["headers"]:
         if name == b"if-none-match":
             etag = make_etag(version, url)
             if etag in value.decode("latin-1"):
-                return Response(status_code=304, headers={"ETag": etag, **CACHE_CONTROL})
+                return responses.not_modified(etag)
             break
-    cached: tuple[bytes, dict[str, str]] | None = state.responses.get(version, url)
-    return _json(*cached) if cached else None
+    cached = responses.get(version, url)
+    return responses.json(*cached) if cached else None
 
 
 async def get_response_cache(request: Request) -> ResponseCache:

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from threading import Lock
 
-from sqlalchemy import Connection, select
+from sqlalchemy import URL, Connection, select
 
 from app.models import ArchiveState
 
@@ -21,14 +21,16 @@ MAX_ENTRIES = 10_000
 class CountCache:
     def __init__(self, size: int = MAX_ENTRIES) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[int, Hashable], int] = OrderedDict()
+        self._items: OrderedDict[tuple[URL, int, Hashable], int] = OrderedDict()
         self._lock = Lock()
 
     def get(self, connection: Connection, key: Hashable, count: Callable[[], int]) -> int:
         version = connection.scalar(select(ArchiveState.version))
         if version is None:  # no state row: count every time
             return count()
-        entry = (version, key)
+        # Keyed by database too: versions of two databases served by one process (tests,
+        # a database rebuilt under a running server) would otherwise mix their totals.
+        entry = (connection.engine.url, version, key)
         with self._lock:
             if entry in self._items:
                 self._items.move_to_end(entry)

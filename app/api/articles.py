@@ -1,29 +1,31 @@
 """/api/v1/articles"""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api.cache import Built, ResponsesDep
 from app.api.deps import SessionsDep, SettingsDep
-from app.api.params import MAX_ID, Cursor, Limit, Page, article_filters, next_page, resolve_position
-from app.errors import invalid_params, not_found, problem_responses
+from app.api.fields import DETAIL_FIELDS, LIST_FIELDS, DetailFields, ListFields, parse_fields, trim
+from app.api.params import (
+    MAX_ID,
+    Cursor,
+    Limit,
+    Page,
+    Sort,
+    article_filters,
+    next_page,
+    resolve_position,
+    resolve_sort,
+)
+from app.errors import not_found, problem_responses
 from app.queries.articles import ArticleFilters, get_article, list_articles
 from app.queries.facets import Interval, facets
 from app.schemas import Article, ArticlePage, Facets
 
 router = APIRouter(prefix="/articles", tags=["articles"])
-
-Sort = Annotated[
-    Literal["relevance", "-published_at", "published_at"] | None,
-    Query(
-        description="`relevance` (best match first; the default when `q` is given, and only "
-        "with `q`), `-published_at` (newest first; the default otherwise) or `published_at`. "
-        "Ties are broken by id, so the order is total.",
-    ),
-]
 
 PROBLEMS = problem_responses(400, 503, 504)
 
@@ -44,11 +46,10 @@ def list_articles_route(
     limit: Limit = 20,
     page: Page = None,
     cursor: Cursor = None,
+    fields: ListFields = None,
 ) -> Response:
-    if sort is None:
-        sort = "relevance" if filters.search else "-published_at"
-    elif sort == "relevance" and filters.search is None:
-        raise invalid_params(("sort", "relevance needs a search: give q"))
+    sort = resolve_sort(sort, filters)
+    wanted = parse_fields(fields, LIST_FIELDS, search=filters.search is not None)
     key_types = (float, int) if sort == "relevance" else (datetime, int)
     after, offset = resolve_position(settings, sort, limit, page, cursor, key_types)
 
@@ -64,6 +65,9 @@ def list_articles_route(
                 "next_cursor": next_cursor,
             }
         )
+        if wanted is not None:
+            keep = {"items": {"__all__": wanted}, "total": True, "limit": True, "next_cursor": True}
+            return trim(body, keep), headers
         return body, headers
 
     with sessions() as session:
@@ -112,13 +116,16 @@ def get_article_route(
     sessions: SessionsDep,
     responses: ResponsesDep,
     article_id: Annotated[int, Path(description="Article id.", ge=1, le=MAX_ID, examples=[1])],
+    fields: DetailFields = None,
 ) -> Response:
+    wanted = parse_fields(fields, DETAIL_FIELDS)
 
     def build(session: Session) -> Built:
         article = get_article(session, article_id)
         if article is None:
             raise not_found("article", article_id)
-        return Article.model_validate(article), {}
+        body = Article.model_validate(article)
+        return (body if wanted is None else trim(body, wanted)), {}
 
     with sessions() as session:
         return responses.respond(request, session, lambda: build(session))

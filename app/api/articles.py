@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from app.api import export
+from app.api import export, feeds
 from app.api.cache import Built, ResponsesDep
 from app.api.deps import SessionsDep, SettingsDep
 from app.api.fields import DETAIL_FIELDS, LIST_FIELDS, DetailFields, ListFields, parse_fields, trim
@@ -27,8 +27,9 @@ from app.queries.facets import Interval, facets
 from app.schemas import Article, ArticlePage, Facets
 
 router = APIRouter(prefix="/articles", tags=["articles"])
-# Before /articles/{article_id}, which would otherwise take /articles/export.
+# Before /articles/{article_id}, which would otherwise take /articles/export and the feeds.
 router.include_router(export.router)
+router.include_router(feeds.router)
 
 PROBLEMS = problem_responses(400, 503, 504)
 

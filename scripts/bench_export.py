@@ -173,6 +173,40 @@ def download(
     return Download(backend, fmt, label, articles, size, ttfb_ms, seconds, before, max(samples))
 
 
+ABORTED = 20  # downloads cut short, to look for connections left behind
+
+
+def abort_downloads(client: httpx.Client, url: str) -> str:
+    """Start ABORTED exports, drop each after its first 64 KiB, and report what is left open.
+
+    On PostgreSQL, pg_stat_activity must show no connection of the server idle in a
+    transaction or still running a query once the exports are gone.
+    """
+    for _ in range(ABORTED):
+        with client.stream("GET", "/api/v1/articles/export", params={"format": "csv"}) as r:
+            received = 0
+            for piece in r.iter_raw():
+                received += len(piece)
+                if received >= 64 * 1024:
+                    break  # leaving the block closes the connection mid-body
+    time.sleep(1.0)
+    healthy = client.get("/api/v1/health").is_success
+    note = f"after {ABORTED} exports dropped by the client after 64 KiB: health {healthy}"
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT state, count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND pid <> pg_backend_pid() GROUP BY state ORDER BY state",
+                (PG_DB,),
+            ).fetchall()
+        states = ", ".join(f"{count} {state}" for state, count in rows) or "none"
+        note += f"; the server's connections to the database: {states}"
+    log(note)
+    return note
+
+
 def total(client: httpx.Client, params: dict[str, str]) -> int:
     body = client.get("/api/v1/articles", params={**params, "limit": "1"}).json()
     return int(body["total"])
@@ -186,7 +220,7 @@ def small_bound(client: httpx.Client, small: int) -> str:
     return str(items[-1]["published_at"])
 
 
-def bench_backend(backend: str, url: str, small: int) -> list[Download]:
+def bench_backend(backend: str, url: str, small: int, notes: list[str]) -> list[Download]:
     results: list[Download] = []
     with serve(url) as proc, httpx.Client(base_url=f"http://{HOST}:{PORT}", timeout=600) as client:
         bound = small_bound(client, small)
@@ -206,6 +240,7 @@ def bench_backend(backend: str, url: str, small: int) -> list[Download]:
                 f"RSS {result.rss_before_mb:.1f} → peak {result.rss_peak_mb:.1f} MiB"
             )
             results.append(result)
+        notes.append(f"{backend}: {abort_downloads(client, url)}.")
     return results
 
 
@@ -226,7 +261,9 @@ def machine() -> list[str]:
     ]
 
 
-def report(path: Path, argv: list[str], count: int, results: list[Download]) -> None:
+def report(
+    path: Path, argv: list[str], count: int, results: list[Download], notes: list[str]
+) -> None:
     lines = [
         "# Export: memory and time to first byte",
         "",
@@ -256,7 +293,9 @@ def report(path: Path, argv: list[str], count: int, results: list[Download]) -> 
             f"| {r.ttfb_ms:.0f} ms | {r.seconds:.2f} s | {r.rss_before_mb:.1f} MiB "
             f"| {r.rss_peak_mb:.1f} MiB | {r.rss_peak_mb - r.rss_before_mb:+.1f} MiB |"
         )
-    lines += ["", *conclusions(results), ""]
+    lines += ["", *conclusions(results), "", "## Clients that go away", ""]
+    lines += [f"- {note}" for note in notes]
+    lines.append("")
     path.write_text("\n".join(lines))
     log(f"wrote {path}")
 
@@ -298,10 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_postgres and (pg := postgres_url()):
         backends.append(("PostgreSQL", pg))
     results: list[Download] = []
+    notes: list[str] = []
     for backend, url in backends:
         ingest(url, corpus)
-        results += bench_backend(backend, url, args.small)
-    report(args.out, argv, args.count, results)
+        results += bench_backend(backend, url, args.small, notes)
+    report(args.out, argv, args.count, results, notes)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Pydantic models of the API's responses (the public contract; see /docs)."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -31,7 +31,17 @@ class AuthorRef(BaseModel):
     name: str = Field(examples=["Екатерина Сумина"])
 
 
+def _fields_may_be_left_out(schema: dict[str, Any]) -> None:
+    schema.pop("required", None)
+    schema["description"] = (
+        "Every field is present unless the request's `fields` parameter names only some."
+    )
+
+
 class ArticleItem(BaseModel):
+    # `fields=` trims articles, so the schema lists every property but requires none.
+    model_config = ConfigDict(json_schema_extra=_fields_may_be_left_out)
+
     id: int = Field(examples=[1])
     url: str = Field(examples=["https://fedpress.ru/news/55/economy/2359002"])
     title: str = Field(examples=["В Омске стартовал российско-казахстанский форум"])

@@ -2,29 +2,35 @@
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from app.api import export, feeds
 from app.api.cache import Built, ResponsesDep
 from app.api.deps import SessionsDep, SettingsDep
-from app.api.params import MAX_ID, Cursor, Limit, Page, article_filters, next_page, resolve_position
-from app.errors import invalid_params, not_found, problem_responses
+from app.api.fields import DETAIL_FIELDS, LIST_FIELDS, DetailFields, ListFields, parse_fields, trim
+from app.api.params import (
+    MAX_ID,
+    Cursor,
+    Limit,
+    Page,
+    Sort,
+    article_filters,
+    next_page,
+    resolve_position,
+    resolve_sort,
+)
+from app.errors import not_found, problem_responses
 from app.queries.articles import ArticleFilters, get_article, list_articles
 from app.queries.facets import Interval, facets
 from app.schemas import Article, ArticlePage, Facets
 
 router = APIRouter(prefix="/articles", tags=["articles"])
-
-Sort = Annotated[
-    Literal["relevance", "-published_at", "published_at"] | None,
-    Query(
-        description="`relevance` (best match first; the default when `q` is given, and only "
-        "with `q`), `-published_at` (newest first; the default otherwise) or `published_at`. "
-        "Ties are broken by id, so the order is total.",
-    ),
-]
+# Before /articles/{article_id}, which would otherwise take /articles/export and the feeds.
+router.include_router(export.router)
+router.include_router(feeds.router)
 
 PROBLEMS = problem_responses(400, 503, 504)
 
@@ -45,11 +51,10 @@ def list_articles_route(
     limit: Limit = 20,
     page: Page = None,
     cursor: Cursor = None,
+    fields: ListFields = None,
 ) -> Response:
-    if sort is None:
-        sort = "relevance" if filters.search else "-published_at"
-    elif sort == "relevance" and filters.search is None:
-        raise invalid_params(("sort", "relevance needs a search: give q"))
+    sort = resolve_sort(sort, filters)
+    wanted = parse_fields(fields, LIST_FIELDS, search=filters.search is not None)
     key_types = (float, int) if sort == "relevance" else (datetime, int)
     after, offset = resolve_position(settings, sort, limit, page, cursor, key_types)
 
@@ -65,6 +70,9 @@ def list_articles_route(
                 "next_cursor": next_cursor,
             }
         )
+        if wanted is not None:
+            keep = {"items": {"__all__": wanted}, "total": True, "limit": True, "next_cursor": True}
+            return trim(body, keep), headers
         return body, headers
 
     with sessions() as session:
@@ -113,14 +121,17 @@ def get_article_route(
     sessions: SessionsDep,
     responses: ResponsesDep,
     article_id: Annotated[int, Path(description="Article id.", ge=1, le=MAX_ID, examples=[1])],
+    fields: DetailFields = None,
 ) -> Response:
+    wanted = parse_fields(fields, DETAIL_FIELDS)
 
     def build(session: Session) -> Built:
         article = get_article(session, article_id)
         if article is None:
             raise not_found("article", article_id)
+        body = Article.model_validate(article)
         modified = format_datetime(article["updated_at"].astimezone(UTC), usegmt=True)
-        return Article.model_validate(article), {"Last-Modified": modified}
+        return (body if wanted is None else trim(body, wanted)), {"Last-Modified": modified}
 
     with sessions() as session:
         return responses.respond(request, session, lambda: build(session))

@@ -1,7 +1,7 @@
 """Query parameters shared by the listing endpoints, parsed into query arguments."""
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from pydantic import Field
@@ -28,6 +28,15 @@ Page = Annotated[
         description="1-based page number, for page-numbered views; only while "
         "page × limit ≤ 10,000. Not together with `cursor`.",
         examples=[2],
+    ),
+]
+SortName = Literal["relevance", "-published_at", "published_at"]
+Sort = Annotated[
+    SortName | None,
+    Query(
+        description="`relevance` (best match first; the default when `q` is given, and only "
+        "with `q`), `-published_at` (newest first; the default otherwise) or `published_at`. "
+        "Ties are broken by id, so the order is total.",
     ),
 ]
 Cursor = Annotated[
@@ -167,6 +176,15 @@ def _parse_search(q: str | None) -> SearchQuery | None:
         return parse_query(q)
     except QueryError as exc:
         raise invalid_params(("q", str(exc))) from None
+
+
+def resolve_sort(sort: SortName | None, filters: ArticleFilters) -> SortName:
+    """The sort asked for, or the default: relevance with a search, else newest first."""
+    if sort is None:
+        return "relevance" if filters.search else "-published_at"
+    if sort == "relevance" and filters.search is None:
+        raise invalid_params(("sort", "relevance needs a search: give q"))
+    return sort
 
 
 def resolve_position(

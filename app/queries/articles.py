@@ -211,7 +211,7 @@ def local_time(utc: datetime, offset_minutes: int) -> datetime:
     return utc.astimezone(timezone(timedelta(minutes=offset_minutes)))
 
 
-def _item(row: Any, authors: list[dict[str, Any]]) -> dict[str, Any]:
+def article_item(row: Any, authors: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": row.id,
         "url": row.url,
@@ -225,7 +225,7 @@ def _item(row: Any, authors: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _authors_of(session: Session, article_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+def authors_of(session: Session, article_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     found: dict[int, list[dict[str, Any]]] = {id_: [] for id_ in article_ids}
     if article_ids:
         rows = session.connection().execute(
@@ -237,6 +237,24 @@ def _authors_of(session: Session, article_ids: list[int]) -> dict[int, list[dict
         for article_id, author_id, name in rows:
             found[article_id].append({"id": author_id, "name": name})
     return found
+
+
+def seek(
+    stmt: Select[*tuple[Any, ...]],
+    sort: str,
+    first: SQLColumnExpression[Any],
+    second: SQLColumnExpression[int],
+    after: tuple[Any, ...] | None,
+) -> Select[*tuple[Any, ...]]:
+    """stmt in sort order by the key (first, second), starting after the keyset `after`."""
+    descending = SORTS[sort]
+    if after is not None:
+        key_type = Double() if sort == "relevance" else UTCDateTime()
+        key = tuple_(first, second)
+        bound = tuple_(literal(after[0], key_type), literal(after[1], Integer()))
+        stmt = stmt.where(key < bound if descending else key > bound)
+    order = (first.desc(), second.desc()) if descending else (first.asc(), second.asc())
+    return stmt.order_by(*order)
 
 
 @dataclass
@@ -262,7 +280,6 @@ def list_articles(
     listing = plan_listing(session, filters, ranked=sort == "relevance")
     if listing is None:
         return ArticleSlice(items=[], total=0, next_key=None)
-    descending = SORTS[sort]
     # Core execution: these are plain rows, and the ORM's per-statement work shows in latency.
     connection = session.connection()
     total = listing.known_total
@@ -274,17 +291,12 @@ def list_articles(
     stmt = listing.select_from(listing_columns().add_columns(first.label("sort_value")))
     if filters.search is not None:
         stmt = stmt.add_columns(Article.body)
-    if after is not None:
-        key_type = Double() if sort == "relevance" else UTCDateTime()
-        key = tuple_(first, second)
-        bound = tuple_(literal(after[0], key_type), literal(after[1], Integer()))
-        stmt = stmt.where(key < bound if descending else key > bound)
-    order = (first.desc(), second.desc()) if descending else (first.asc(), second.asc())
-    rows = connection.execute(stmt.order_by(*order).offset(offset).limit(limit + 1)).all()
+    stmt = seek(stmt, sort, first, second, after)
+    rows = connection.execute(stmt.offset(offset).limit(limit + 1)).all()
     has_next = len(rows) > limit
     rows = rows[:limit]
-    authors = _authors_of(session, [row.id for row in rows])
-    items = [_item(row, authors[row.id]) for row in rows]
+    authors = authors_of(session, [row.id for row in rows])
+    items = [article_item(row, authors[row.id]) for row in rows]
     if filters.search is not None:
         wanted = filters.search.positive_terms
         for item, row in zip(items, rows, strict=True):
@@ -302,19 +314,27 @@ def list_articles(
     return ArticleSlice(items=items, total=total or 0, next_key=next_key)
 
 
-def get_article(session: Session, article_id: int) -> dict[str, Any] | None:
-    row = session.execute(
-        listing_columns()
-        .add_columns(Article.body, Article.photo_credit, Article.ingested_at, Article.updated_at)
-        .where(Article.id == article_id)
-    ).one_or_none()
-    if row is None:
-        return None
-    item = _item(row, _authors_of(session, [article_id])[article_id])
-    return item | {
+def full_columns() -> Select[*tuple[Any, ...]]:
+    """listing_columns() and the rest of the article (what full_article() reads)."""
+    return listing_columns().add_columns(
+        Article.body, Article.photo_credit, Article.ingested_at, Article.updated_at
+    )
+
+
+def full_article(row: Any, authors: list[dict[str, Any]]) -> dict[str, Any]:
+    """An article's every field but `paragraphs`, from a row of full_columns()."""
+    return article_item(row, authors) | {
         "body": row.body,
-        "paragraphs": row.body.split("\n\n") if row.body else [],
         "photo_credit": row.photo_credit,
         "ingested_at": row.ingested_at,
         "updated_at": row.updated_at,
     }
+
+
+def get_article(session: Session, article_id: int) -> dict[str, Any] | None:
+    row = session.execute(full_columns().where(Article.id == article_id)).one_or_none()
+    if row is None:
+        return None
+    article = full_article(row, authors_of(session, [article_id])[article_id])
+    article["paragraphs"] = row.body.split("\n\n") if row.body else []
+    return article

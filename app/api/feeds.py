@@ -1,0 +1,72 @@
+"""GET /api/v1/articles/feed.atom and feed.rss: the newest matching articles as a feed."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from app.api.deps import SessionsDep
+from app.api.params import article_filters
+from app.errors import problem_responses
+from app.formats.feed import MEDIA_TYPES, FeedInfo, FeedKind, render
+from app.queries.articles import ArticleFilters
+from app.queries.export import article_chunk
+
+router = APIRouter()
+
+FEED_SIZE = 50
+
+
+def _responses(kind: FeedKind, name: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "description": f"The {FEED_SIZE} newest matching articles as {name}.",
+            "content": {MEDIA_TYPES[kind].split(";")[0]: {"schema": {"type": "string"}}},
+        },
+        **problem_responses(400, 503, 504),
+    }
+
+
+@router.get(
+    "/feed.atom",
+    summary=f"The {FEED_SIZE} newest matching articles as an Atom feed",
+    response_class=Response,
+    responses=_responses("atom", "an Atom 1.0 feed (RFC 4287)"),
+)
+def atom_feed_route(
+    request: Request,
+    sessions: SessionsDep,
+    filters: Annotated[ArticleFilters, Depends(article_filters)],
+) -> Response:
+    return _feed("atom", request, sessions, filters)
+
+
+@router.get(
+    "/feed.rss",
+    summary=f"The {FEED_SIZE} newest matching articles as an RSS 2.0 feed",
+    response_class=Response,
+    responses=_responses("rss", "an RSS 2.0 feed"),
+)
+def rss_feed_route(
+    request: Request,
+    sessions: SessionsDep,
+    filters: Annotated[ArticleFilters, Depends(article_filters)],
+) -> Response:
+    return _feed("rss", request, sessions, filters)
+
+
+def _feed(kind: FeedKind, request: Request, sessions: Any, filters: ArticleFilters) -> Response:
+    # Newest first even with q: a feed reader wants what is new, not what ranks best.
+    with sessions() as session:
+        chunk = article_chunk(session, filters, sort="-published_at", size=FEED_SIZE)
+    query = ", ".join(f"{name}={value}" for name, value in request.query_params.multi_items())
+    listing = request.url.path.rsplit("/", 1)[0]
+    info = FeedInfo(
+        id=str(request.url),
+        title="News archive" + (f": {query}" if query else ""),
+        description="The newest articles of the archive" + (f" matching {query}" if query else ""),
+        self_url=str(request.url),
+        alternate_url=str(request.url.replace(path=listing)),
+        updated=datetime.now(UTC),
+    )
+    return Response(render(kind, info, chunk.items), media_type=MEDIA_TYPES[kind])

@@ -1,0 +1,73 @@
+"""`fields=id,title,…`: responses trimmed to the fields a client names.
+
+The response models (app.schemas) still document every field; with `fields` an item
+carries only those named, in the model's order. An unknown name is a 400 naming it.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BaseModel, RootModel
+
+from app.errors import invalid_params
+from app.schemas import Article, ArticleListItem
+
+LIST_FIELDS = tuple(ArticleListItem.model_fields)
+DETAIL_FIELDS = tuple(Article.model_fields)
+
+
+def _description(known: tuple[str, ...], extra: str = "") -> str:
+    return (
+        "Comma-separated fields to include in each article, e.g. `id,title,published_at,source` "
+        f"(all when left out): {', '.join(f'`{name}`' for name in known)}.{extra}"
+    )
+
+
+ListFields = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description=_description(LIST_FIELDS, " `highlight` only with `q`."),
+        examples=["id,title,published_at,source"],
+    ),
+]
+DetailFields = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description=_description(DETAIL_FIELDS),
+        examples=["id,title,body"],
+    ),
+]
+
+
+def parse_fields(
+    value: str | None, known: tuple[str, ...], *, search: bool = True
+) -> set[str] | None:
+    """The field names asked for (None: all), or a 400 naming each unknown one.
+
+    search: whether the response has highlights (a listing with `q`).
+    """
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise invalid_params(("fields", "names no field; leave it out for every field"))
+    errors = []
+    for name in dict.fromkeys(names):
+        if name not in known:
+            errors.append(("fields", f"unknown field {name[:40]!r}; known: {', '.join(known)}"))
+        elif name == "highlight" and not search:
+            errors.append(("fields", "highlight is only there with a search: give q"))
+    if errors:
+        raise invalid_params(*errors)
+    return set(names)
+
+
+class JsonBody(RootModel[Any]):
+    """An already-dumped JSON value, for the response cache to serialize as it is."""
+
+
+def trim(model: BaseModel, include: Any) -> BaseModel:
+    """model with only the included fields (pydantic's `include` form)."""
+    return JsonBody(model.model_dump(mode="json", include=include))

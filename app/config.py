@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,19 @@ class Settings(BaseSettings):
         "request answers 504 (0: no limit). The ingest is not limited.",
     )
     log_level: str = Field(default="INFO", description="Python logging level of the app.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text lines, or one JSON object a line (for collectors)."
+    )
+    access_log: bool = Field(
+        default=True, description="Log one line per request (method, path, status, time, id)."
+    )
+    cors_origins: list[str] = Field(
+        default=["*"],
+        description='Origins whose pages may call the API (JSON list; ["*"]: any origin).',
+    )
+    gzip_min_bytes: int = Field(
+        default=1024, ge=0, description="Responses at least this big are gzipped if asked."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -7,6 +7,8 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
@@ -19,6 +21,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.limits import RequestSizeLimit
+from app.logs import REQUEST_ID, RequestLog, configure_logging
 from app.migrate import SchemaBehindError, check_schema_current
 
 log = logging.getLogger("app")
@@ -34,6 +37,7 @@ An archive of news articles, mostly Russian, served as JSON.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,8 +73,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.responses = ResponseCache(settings.response_cache_entries, settings.cache_max_age)
     install_error_handlers(app)
+    # Each add_middleware wraps the ones before it: the request log sees everything,
+    # CORS and gzip apply to every answer, limits come before the cache and routing.
     app.add_middleware(CachedResponses)
-    app.add_middleware(RequestSizeLimit)  # added last, so it runs first
+    app.add_middleware(RequestSizeLimit)
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_headers=["If-None-Match", REQUEST_ID],
+        expose_headers=["Link", "ETag", "Last-Modified", "Content-Disposition", REQUEST_ID],
+        max_age=600,
+    )
+    app.add_middleware(RequestLog, enabled=settings.access_log)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
     for module in (articles, sources, authors, health):

@@ -1,5 +1,6 @@
 """Ingest into each backend: bad files rejected with reasons, re-runs idempotent."""
 
+import json
 import os
 import subprocess
 import sys
@@ -138,8 +139,10 @@ def test_batches_commit_independently(engine, corpus, ingest) -> None:  # type: 
     assert counts(engine)["articles"] == 7
 
 
-def _run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
+def _run_cli(
+    database_url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env or {}), "DATABASE_URL": database_url}
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "ingest.py"), *args],
         capture_output=True,
@@ -176,3 +179,40 @@ def test_cli_migrates_a_new_database(backend: str, make_database, corpus: Path) 
 
     assert result.returncode == 0, result.stderr
     assert "inserted: 1" in result.stdout
+
+
+def test_cli_json_summary_for_scripts(database_url: str, corpus: Path) -> None:
+    write_article(corpus, "good.txt", url="https://a.ru/1")
+    (corpus / "bad.txt").write_text("")
+
+    result = _run_cli(database_url, "--json", str(corpus))
+
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)  # nothing else on stdout
+    assert summary["files_read"] == 2
+    assert summary["inserted"] == 1
+    assert summary["rejected"] == 1
+    assert summary["rejects"] == [{"file": str(corpus / "bad.txt"), "reason": "empty file"}]
+    assert summary["seconds"] > 0
+
+
+def test_cli_shows_a_summary_table_and_on_a_terminal_a_progress_bar(
+    database_url: str, corpus: Path
+) -> None:
+    for i in range(210):
+        write_article(corpus, f"{i:03}.txt", url=f"https://a.ru/{i}")
+    (corpus / "zz-bad.txt").write_text("")
+    env_terminal = {"FORCE_COLOR": "1", "COLUMNS": "160"}
+
+    result = _run_cli(database_url, str(corpus), env=env_terminal)
+
+    assert result.returncode == 1
+    assert "files/s" in result.stderr and "ETA" in result.stderr  # the bar: rate, ETA
+    assert "211/211" in result.stderr
+    assert f"{corpus / 'zz-bad.txt'}" in result.stderr and "empty file" in result.stderr
+    for heading in ("inserted", "updated", "unchanged", "rejected"):
+        assert heading in result.stdout
+    assert "\x1b[" in result.stdout  # in colour
+    assert "files read: 211, inserted: 210, updated: 0, unchanged: 0, rejected: 1" in (
+        result.stdout
+    )

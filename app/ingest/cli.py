@@ -1,15 +1,33 @@
-"""`python scripts/ingest.py [PATH ...]`: migrate the database named by DATABASE_URL, then load."""
+"""`python scripts/ingest.py [PATH ...]`: migrate the database named by DATABASE_URL, then load.
+
+Rejected files go to stderr as `FILE: reason`. On a terminal a progress bar (rate, ETA)
+runs on stderr; at the end stdout gets a summary table and the one-line summary that
+scripts grep for, or with --json a single JSON object instead.
+"""
 
 import argparse
+import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
-from tqdm import tqdm
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
 from app.config import get_settings
 from app.db import make_engine
-from app.ingest.loader import default_workers, ingest_paths, iter_article_files
+from app.ingest.loader import IngestReport, default_workers, ingest_paths, iter_article_files
 from app.migrate import upgrade_to_head
 
 PROGRESS_MIN_FILES = 200
@@ -23,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("paths", nargs="*", default=["seeds"], help="files or folders (seeds)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object on stdout"
+    )
     parser.add_argument("--batch-size", type=int, default=500, help="articles per transaction")
     parser.add_argument(
         "--workers",
@@ -32,30 +53,100 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
+    err = Console(stderr=True, highlight=False)
+    show_progress = not args.quiet and err.is_terminal
+    engine = make_engine(get_settings().database_url)
+    started = time.perf_counter()
     try:
         upgrade_to_head(engine)
-        bar: tqdm[Any] | None = None
-        if not args.quiet and sys.stderr.isatty():
-            total = sum(1 for _ in iter_article_files(args.paths))
-            if total >= PROGRESS_MIN_FILES:
-                bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr)
-
-        def reject(path: str, reason: str) -> None:
-            (bar.write if bar else lambda m: print(m, file=sys.stderr))(f"{path}: {reason}")
-
-        report = ingest_paths(
-            engine,
-            args.paths,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            on_reject=reject,
-            on_file=bar.update if bar else None,
-        )
-        if bar:
-            bar.close()
+        with _progress(err, args.paths, show_progress) as (advance, reject):
+            report = ingest_paths(
+                engine,
+                args.paths,
+                batch_size=args.batch_size,
+                workers=args.workers,
+                on_reject=reject,
+                on_file=advance,
+            )
     finally:
         engine.dispose()
-    print(report.summary())
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(json.dumps(summary_json(report, seconds), ensure_ascii=False))
+    else:
+        out = Console(highlight=False)
+        out.print(summary_table(report, seconds))
+        print(report.summary())
     return 1 if report.rejected else 0
+
+
+@contextmanager
+def _progress(
+    err: Console, paths: Sequence[str], show: bool
+) -> Iterator[tuple[Callable[[], None] | None, Callable[[str, str], None]]]:
+    """(advance one file, report a rejected file); a bar only for big runs on a terminal."""
+    total = sum(1 for _ in iter_article_files(paths)) if show else 0
+    if total < PROGRESS_MIN_FILES:
+
+        def reject_plain(path: str, reason: str) -> None:
+            print(f"{path}: {reason}", file=sys.stderr, flush=True)
+
+        yield None, reject_plain
+        return
+    columns = (
+        TextColumn("ingest"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} files/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, refresh_per_second=4) as bar:
+        task = bar.add_task("ingest", total=total, rate="…")
+        started = time.perf_counter()
+
+        def advance() -> None:
+            bar.advance(task)
+            done = bar.tasks[0].completed
+            if done % 100 == 0:
+                bar.update(task, rate=f"{done / (time.perf_counter() - started):,.0f}")
+
+        def reject(path: str, reason: str) -> None:
+            bar.console.print(f"[red]{escape(path)}[/]: {escape(reason)}", soft_wrap=True)
+
+        yield advance, reject
+
+
+def summary_table(report: IngestReport, seconds: float) -> Table:
+    table = Table(title="Ingest", title_justify="left")
+    table.add_column("files read", justify="right")
+    table.add_column("inserted", justify="right", style="green")
+    table.add_column("updated", justify="right", style="cyan")
+    table.add_column("unchanged", justify="right", style="dim")
+    table.add_column("rejected", justify="right", style="red" if report.rejected else "dim")
+    table.add_column("seconds", justify="right")
+    table.add_column("files/s", justify="right")
+    table.add_row(
+        f"{report.read:,}",
+        f"{report.inserted:,}",
+        f"{report.updated:,}",
+        f"{report.unchanged:,}",
+        f"{len(report.rejected):,}",
+        f"{seconds:,.1f}",
+        f"{report.read / seconds:,.0f}" if seconds else "—",
+    )
+    return table
+
+
+def summary_json(report: IngestReport, seconds: float) -> dict[str, object]:
+    return {
+        "files_read": report.read,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": len(report.rejected),
+        "rejects": [{"file": path, "reason": reason} for path, reason in report.rejected],
+        "seconds": round(seconds, 3),
+    }

@@ -146,3 +146,22 @@ def test_the_schema_documents_the_feeds(archive: TestClient) -> None:
         responses = paths[f"/api/v1/articles/feed.{kind}"]["get"]["responses"]
         assert set(responses["200"]["content"]) == {media_type}
         assert responses["400"]["content"]["application/problem+json"]
+
+
+@pytest.mark.parametrize("kind", ["atom", "rss"])
+def test_feeds_revalidate_and_follow_new_articles(
+    archive: TestClient, corpus: Path, ingest, kind: str
+) -> None:  # type: ignore[no-untyped-def]
+    first = archive.get(f"/api/v1/articles/feed.{kind}")
+    etag = first.headers["etag"]
+    again = archive.get(f"/api/v1/articles/feed.{kind}")
+    assert again.content == first.content
+    assert again.headers["content-type"] == first.headers["content-type"]
+    unchanged = archive.get(f"/api/v1/articles/feed.{kind}", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304
+
+    write_article(corpus, "new.txt", title="Свежий выпуск", url="https://a.ru/fresh")
+    ingest(corpus)
+    changed = archive.get(f"/api/v1/articles/feed.{kind}", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert "Свежий выпуск" in [entry.title for entry in parse(changed).entries]

@@ -25,7 +25,9 @@ from app.models import ArchiveState
 
 MAX_BODY_BYTES = 512 * 1024  # bigger bodies are rare; caching them would crowd the rest
 
-Built = tuple[BaseModel, Mapping[str, str]]
+# What an endpoint builds: a response model (sent as JSON), or bytes with a Content-Type
+# among the headers.
+Built = tuple[BaseModel | bytes, Mapping[str, str]]
 
 
 class ResponseCache:
@@ -56,27 +58,33 @@ class ResponseCache:
         """The endpoint's JSON, from the cache or from build(), with an ETag; or a 304."""
         version = session.connection().scalar(select(ArchiveState.version))
         if version is None:  # no state row: nothing to name this response by
-            model, headers = build()
-            return self.json(model.model_dump_json().encode(), dict(headers))
+            body, headers = build()
+            return self.json(_encode(body), dict(headers))
         url = cache_url(request.scope)
         etag = make_etag(version, url)
         if etag in request.headers.get("if-none-match", ""):
             return self.not_modified(etag)
         cached = self.get(version, url)
         if cached is None:
-            model, built_headers = build()
-            cached = model.model_dump_json().encode(), {**built_headers, "ETag": etag}
+            body, built_headers = build()
+            cached = _encode(body), {**built_headers, "ETag": etag}
             self.put(version, url, cached)
         return self.json(*cached)
 
     def json(self, body: bytes, headers: dict[str, str]) -> Response:
+        """The response (JSON unless headers name another Content-Type)."""
+        media_type = None if "Content-Type" in headers else "application/json"
         headers = {**headers, "Cache-Control": self.cache_control}
-        return Response(body, media_type="application/json", headers=headers)
+        return Response(body, media_type=media_type, headers=headers)
 
     def not_modified(self, etag: str) -> Response:
         return Response(
             status_code=304, headers={"ETag": etag, "Cache-Control": self.cache_control}
         )
+
+
+def _encode(body: BaseModel | bytes) -> bytes:
+    return body if isinstance(body, bytes) else body.model_dump_json().encode()
 
 
 def cache_url(scope: Scope) -> str:

@@ -4,7 +4,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
 
+from app.api.cache import Built, ResponseCache, ResponsesDep
 from app.api.deps import SessionsDep
 from app.api.params import article_filters
 from app.errors import problem_responses
@@ -36,9 +38,10 @@ def _responses(kind: FeedKind, name: str) -> dict[int | str, dict[str, Any]]:
 def atom_feed_route(
     request: Request,
     sessions: SessionsDep,
+    responses: ResponsesDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
 ) -> Response:
-    return _feed("atom", request, sessions, filters)
+    return _feed("atom", request, sessions, responses, filters)
 
 
 @router.get(
@@ -50,15 +53,27 @@ def atom_feed_route(
 def rss_feed_route(
     request: Request,
     sessions: SessionsDep,
+    responses: ResponsesDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
 ) -> Response:
-    return _feed("rss", request, sessions, filters)
+    return _feed("rss", request, sessions, responses, filters)
 
 
-def _feed(kind: FeedKind, request: Request, sessions: Any, filters: ArticleFilters) -> Response:
-    # Newest first even with q: a feed reader wants what is new, not what ranks best.
+def _feed(
+    kind: FeedKind,
+    request: Request,
+    sessions: Any,
+    responses: ResponseCache,
+    filters: ArticleFilters,
+) -> Response:
+    """The feed, cached and revalidated (ETag) like every JSON answer."""
     with sessions() as session:
-        chunk = article_chunk(session, filters, sort="-published_at", size=FEED_SIZE)
+        return responses.respond(request, session, lambda: _build(kind, request, session, filters))
+
+
+def _build(kind: FeedKind, request: Request, session: Session, filters: ArticleFilters) -> Built:
+    # Newest first even with q: a feed reader wants what is new, not what ranks best.
+    chunk = article_chunk(session, filters, sort="-published_at", size=FEED_SIZE)
     query = ", ".join(f"{name}={value}" for name, value in request.query_params.multi_items())
     listing = request.url.path.rsplit("/", 1)[0]
     info = FeedInfo(
@@ -69,4 +84,4 @@ def _feed(kind: FeedKind, request: Request, sessions: Any, filters: ArticleFilte
         alternate_url=str(request.url.replace(path=listing)),
         updated=datetime.now(UTC),
     )
-    return Response(render(kind, info, chunk.items), media_type=MEDIA_TYPES[kind])
+    return render(kind, info, chunk.items), {"Content-Type": MEDIA_TYPES[kind]}

@@ -20,6 +20,7 @@ from app.api.version import version_reader
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.head import HeadAsGet
 from app.limits import RequestSizeLimit
 from app.logs import REQUEST_ID, RequestLog, configure_logging
 from app.migrate import SchemaBehindError, check_schema_current
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # CORS and gzip apply to every answer, limits come before the cache and routing.
     app.add_middleware(CachedResponses)
     app.add_middleware(RequestSizeLimit)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)
     app.add_middleware(
         CORSMiddleware,

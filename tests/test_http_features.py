@@ -113,3 +113,17 @@ def test_the_log_can_be_json_lines(json_log: TestClient, caplog: pytest.LogCaptu
     assert entry["path"] == "/api/v1/sources"
     assert entry["levelname"] == "INFO"
     assert "time" in entry
+
+
+def test_head_answers_like_get_without_a_body(archive: TestClient) -> None:
+    article = archive.get("/api/v1/articles?limit=1").json()["items"][0]
+    get = archive.get(f"/api/v1/articles/{article['id']}")
+    head = archive.head(f"/api/v1/articles/{article['id']}")
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("etag", "last-modified", "content-type", "content-length"):
+        assert head.headers[name] == get.headers[name]
+    missing = archive.head("/api/v1/articles/999999")
+    assert missing.status_code == 404
+    assert missing.content == b""
+    assert archive.head("/api/v1/articles?limit=0").status_code == 400

@@ -56,6 +56,7 @@ PG_ADMIN_URL = f"postgresql://postgres@{HOST}:5432/postgres"
 PG_DB = "news_bench"
 PG_URL = f"postgresql://postgres@{HOST}:5432/{PG_DB}"
 DEEP_PAGES = 1000
+ANALYSIS_MARKER = "<!-- analysis: kept when bench.py rewrites the figures above -->"
 SUMMARY_RE = re.compile(
     r"files read: (\d+), inserted: (\d+), updated: (\d+), unchanged: (\d+), rejected: (\d+)"
 )
@@ -908,7 +909,12 @@ def write_report(
     if notes:
         parts += ["## Notes", "", *[f"- {note}" for note in notes], ""]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts))
+    # The hand-written analysis below the marker survives a rerun.
+    kept = path.read_text().partition(ANALYSIS_MARKER) if path.exists() else ("", "", "")
+    text = "\n".join(parts)
+    if kept[1]:
+        text += "\n" + kept[1] + kept[2]
+    path.write_text(text)
     return table
 
 

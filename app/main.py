@@ -20,6 +20,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.limits import RequestSizeLimit
 from app.migrate import SchemaBehindError, check_schema_current
+from app.reader import add_pages
 
 log = logging.getLogger("app")
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (articles, sources, authors, health):
         api.include_router(module.router)
     app.include_router(api)
+    add_pages(app)  # the reader at /, its files at /static; /redoc kept offline
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -299,7 +299,7 @@ function dateOf(text) {
 }
 
 function renderFacets(facets, params) {
-  renderTimeline(facets.published_at);
+  renderTimeline(facets.published_at, params);
   const active = (name, value) => (params.get(name) || "").toLowerCase() === value.toLowerCase();
   facetList("facet-sources", facets.sources.map((s) => ({
     label: s.name, title: s.domain, count: s.count,
@@ -341,21 +341,38 @@ function setFilter(name, value) {
   submit();
 }
 
-// Buckets oldest first, with the empty ones the API leaves out put back in.
-function fillBuckets(histogram) {
+// Buckets oldest first over the dates asked for (or the whole archive), with the empty
+// ones the API leaves out put back in, so that bars line up with time.
+function fillBuckets(histogram, params) {
+  const interval = histogram.interval;
   const buckets = histogram.buckets.map((b) => ({ start: new Date(b.start), count: b.count }));
-  if (buckets.length < 2) return buckets;
+  const first = dateOf(params.get("from")) || state.archive?.first;
+  const last = dateOf(params.get("to")) || state.archive?.last;
+  let start = first ? bucketStart(first, interval) : buckets[0]?.start;
+  let end = last ? bucketStart(last, interval) : buckets.at(-1)?.start;
+  if (!start || !end) return buckets;
+  if (buckets.length && buckets[0].start < start) start = buckets[0].start;
+  if (buckets.length && buckets.at(-1).start > end) end = buckets.at(-1).start;
   const filled = [];
   let index = 0;
-  for (let start = buckets[0].start; start <= buckets.at(-1).start; start = nextBucket(start, histogram.interval)) {
+  for (let at = start; at <= end; at = nextBucket(at, interval)) {
     if (filled.length > 1000) return buckets;
-    if (index < buckets.length && buckets[index].start.getTime() === start.getTime()) {
+    if (index < buckets.length && buckets[index].start.getTime() === at.getTime()) {
       filled.push(buckets[index++]);
     } else {
-      filled.push({ start, count: 0 });
+      filled.push({ start: at, count: 0 });
     }
   }
   return filled;
+}
+
+// The UTC day, week (from Monday), month or year that date falls in.
+function bucketStart(date, interval) {
+  const start = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+  if (interval === "week") start.setUTCDate(start.getUTCDate() - ((start.getUTCDay() + 6) % 7));
+  else if (interval === "month") start.setUTCDate(1);
+  else if (interval === "year") start.setUTCMonth(0, 1);
+  return start;
 }
 
 function nextBucket(start, interval) {
@@ -377,11 +394,11 @@ function bucketLabel(start, interval) {
 
 const isoDay = (date) => date.toISOString().slice(0, 10);
 
-function renderTimeline(histogram) {
+function renderTimeline(histogram, params) {
   const timeline = $("timeline");
   timeline.replaceChildren();
-  const buckets = fillBuckets(histogram);
-  if (!buckets.length) {
+  const buckets = fillBuckets(histogram, params);
+  if (!buckets.some((b) => b.count)) {
     timeline.append(el("p", { class: "empty" }, "No dates."));
     return;
   }
@@ -493,7 +510,7 @@ function renderArticle(article) {
   view.hidden = false;
   document.title = `${article.title} — News archive`;
   window.scrollTo(0, 0);
-  view.focus();
+  view.focus({ preventScroll: true });
 }
 
 function closeArticle() {

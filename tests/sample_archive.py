@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.factories import write_article
 
-XSS_TITLE = "<img src=x onerror=window.__xss=1> Форум блогеров <script>window.__xss=2</script>"
+XSS_TITLE = "<img src=x onerror=window.__xss=1> Фестиваль блогеров <script>window.__xss=2</script>"
 
 ARTICLES: list[dict[str, object]] = [
     {
@@ -125,7 +125,7 @@ ARTICLES: list[dict[str, object]] = [
         "source": "Спорт-Экспресс",
         "url": "https://www.sport-express.ru/other/news/1600000",
         "paragraphs": (
-            "Участники форума обсудили <b>спортивные</b> трансляции "
+            "Участники фестиваля обсудили <b>спортивные</b> трансляции "
             '<a href="javascript:window.__xss=3">ссылка</a>.',
             "Второй абзац & «кавычки» <i>курсив</i>.",
         ),

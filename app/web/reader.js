@@ -206,9 +206,11 @@ async function loadMore() {
   const more = $("more");
   more.disabled = true;
   more.textContent = "Loading…";
+  let loaded = false;
   try {
     const page = await api("articles", withLimit(state.params, state.nextCursor), listing.signal);
     if (state.listing === listing) renderPage(page, false);
+    loaded = true;
   } catch (error) {
     if (error.name !== "AbortError") showError(error.message);
   } finally {
@@ -216,7 +218,8 @@ async function loadMore() {
     more.disabled = false;
     more.textContent = "More results";
   }
-  if (!more.hidden && inView(more)) loadMore(); // a tall window: keep filling it
+  // A tall window: keep filling it (but never retry a page that failed).
+  if (loaded && state.listing === listing && !more.hidden && inView(more)) loadMore();
 }
 
 function renderPage(page, first) {

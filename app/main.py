@@ -24,6 +24,7 @@ from app.head import HeadAsGet
 from app.limits import RequestSizeLimit
 from app.logs import REQUEST_ID, RequestLog, configure_logging
 from app.migrate import SchemaBehindError, check_schema_current
+from app.reader import add_pages
 
 log = logging.getLogger("app")
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (articles, sources, authors, health):
         api.include_router(module.router)
     app.include_router(api)
+    add_pages(app)  # the reader at /, its files at /static; /redoc kept offline
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

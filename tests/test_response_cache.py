@@ -142,3 +142,26 @@ def test_an_article_says_when_it_last_changed(api: TestClient) -> None:
     updated = datetime.fromisoformat(detail.json()["updated_at"])
     assert modified == updated.replace(microsecond=0)
     assert detail.headers["last-modified"].endswith(" GMT")
+
+
+def test_a_changed_article_gets_a_new_etag_and_its_new_body(
+    api: TestClient, corpus: Path, ingest
+) -> None:  # type: ignore[no-untyped-def]
+    article = api.get("/api/v1/articles?limit=1").json()["items"][0]
+    url = f"/api/v1/articles/{article['id']}"
+    before = api.get(url)
+    assert api.get(url, headers={"If-None-Match": before.headers["etag"]}).status_code == 304
+
+    name = next(p.name for p in corpus.iterdir() if article["url"] in p.read_text())
+    write_article(corpus, name, title="Исправленный заголовок", url=article["url"])
+    assert ingest(corpus).updated == 1
+
+    after = api.get(url, headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert after.json()["title"] == "Исправленный заголовок"
+    assert after.headers["etag"] != before.headers["etag"]
+    assert parsedate_to_datetime(after.headers["last-modified"]) >= parsedate_to_datetime(
+        before.headers["last-modified"]
+    )
+    listing = api.get("/api/v1/articles?limit=1", headers={"If-None-Match": before.headers["etag"]})
+    assert listing.json()["items"][0]["title"] == "Исправленный заголовок"

@@ -1,4 +1,5 @@
 # The README's two commands: `make run` and `make test`. Everything installs into .venv.
+# The app logs each request itself (with its X-Request-ID), so uvicorn's access log is off.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,7 +21,7 @@ install: $(STAMP)
 ## Migrate the SQLite database (or DATABASE_URL), load seeds/, serve on HOST:PORT.
 run: $(STAMP)
 	$(BIN)/python scripts/ingest.py seeds
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log
 
 ingest: $(STAMP)
 	$(BIN)/python scripts/ingest.py $(or $(PATHS),seeds)

@@ -242,9 +242,9 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
-def group_peak_rss_mb(pgid: int, field: str = "VmHWM") -> float:
-    """Sum of VmHWM (peak resident set) over every live process of the group."""
-    total_kb = 0
+def group_status_mb(pgid: int, field: str) -> list[float]:
+    """A /proc/<pid>/status memory field (VmHWM, VmRSS) of each live process of the group."""
+    values = []
     for pid in group_pids(pgid):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
@@ -252,27 +252,23 @@ def group_peak_rss_mb(pgid: int, field: str = "VmHWM") -> float:
             continue
         match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
         if match:
-            total_kb += int(match.group(1))
-    return total_kb / 1024
+            values.append(int(match.group(1)) / 1024)
+    return values
+
+
+def group_peak_rss_mb(pgid: int) -> float:
+    """Sum of VmHWM (peak resident set) over every live process of the group."""
+    return sum(group_status_mb(pgid, "VmHWM"))
 
 
 def largest_hwm_mb(pgid: int) -> float:
     """The highest VmHWM among the live processes of the group."""
-    peak_kb = 0
-    for pid in group_pids(pgid):
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-        if match:
-            peak_kb = max(peak_kb, int(match.group(1)))
-    return peak_kb / 1024
+    return max(group_status_mb(pgid, "VmHWM"), default=0.0)
 
 
 def group_rss_mb(pgid: int) -> float:
     """Sum of VmRSS (resident now) over every live process of the group."""
-    return group_peak_rss_mb(pgid, "VmRSS")
+    return sum(group_status_mb(pgid, "VmRSS"))
 
 
 # --- tools -----------------------------------------------------------------------------

@@ -18,11 +18,9 @@ Everything listens on and targets 127.0.0.1 only; every server started is stoppe
 
 import argparse
 import os
-import platform
 import re
 import shlex
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -42,6 +40,8 @@ except ImportError:  # started with another interpreter: rerun under the project
     if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
         os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # noqa: S606
     raise
+
+from bench import machine  # noqa: E402 - after the venv check above; same folder
 
 BENCH_DATA = ROOT / "bench-data"
 HOST = "127.0.0.1"
@@ -242,23 +242,6 @@ def bench_backend(backend: str, url: str, small: int, notes: list[str]) -> list[
             results.append(result)
         notes.append(f"{backend}: {abort_downloads(client, url)}.")
     return results
-
-
-def machine() -> list[str]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    meminfo = Path("/proc/meminfo").read_text()
-    mem = re.search(r"MemTotal:\s+(\d+)", meminfo)
-    mem_gib = int(mem.group(1)) / 2**20 if mem else 0.0
-    return [
-        f"- OS: `{platform.system()} {platform.release()} {platform.machine()}`",
-        f"- CPU: {cpu}, {os.cpu_count()} logical CPUs",
-        f"- RAM: {mem_gib:.1f} GiB",
-        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}",
-    ]
 
 
 def report(

@@ -11,17 +11,12 @@ CI=true they fail instead. UPDATE_SCREENSHOT=1 rewrites docs/reader.png.
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from app.config import ROOT
@@ -29,6 +24,7 @@ from app.db import make_engine
 from app.ingest.loader import ingest_paths
 from app.migrate import upgrade_to_head
 from tests.sample_archive import XSS_TITLE, write_sample_archive
+from tests.servers import uvicorn_server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -65,32 +61,9 @@ def browser() -> Iterator["Browser"]:
 
 
 def serve(database_url: str) -> Iterator[str]:
-    """A uvicorn on a free port over database_url, as `make run` starts it; its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host=127.0.0.1", f"--port={port}"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, "CURSOR_SECRET": "browser-test"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/api/v1/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.1)
-    try:
+    """A uvicorn over database_url, as `make run` starts it; its base URL."""
+    with uvicorn_server(database_url, env={"CURSOR_SECRET": "browser-test"}) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def archive_url(make_database: Any, backend: str, folder: Path) -> str:

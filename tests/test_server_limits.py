@@ -3,20 +3,17 @@ image start it: over-long targets and headers are a 414 / 431 problem (app.limit
 a head too large for the HTTP parser a plain 400 from uvicorn; the server serves on."""
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from app.config import ROOT
 from app.db import make_engine
 from app.migrate import upgrade_to_head
+from tests.servers import uvicorn_server
 
 MAX_HEAD_BYTES = 16384
 
@@ -35,36 +32,9 @@ def server(make_database: Any, request: pytest.FixtureRequest) -> Iterator[tuple
     engine = make_engine(url)
     upgrade_to_head(engine)
     engine.dispose()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host=127.0.0.1",
-            f"--port={port}",
-            *PARSERS[request.param],
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.1)
-    yield "127.0.0.1", port
-    process.terminate()
-    process.wait(timeout=10)
+    with uvicorn_server(url, *PARSERS[request.param]) as base:
+        parts = urlsplit(base)
+        yield parts.hostname or "", parts.port or 0
 
 
 def raw_request(address: tuple[str, int], head: bytes) -> bytes:

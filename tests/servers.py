@@ -1,0 +1,47 @@
+"""A real uvicorn over a test database, for tests that need the server as users run it."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from app.config import ROOT
+
+
+@contextmanager
+def uvicorn_server(
+    database_url: str, *options: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """uvicorn app.main:app on a free 127.0.0.1 port, healthy before it is yielded: its
+    base URL. Stopped on exit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host=127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, f"--port={port}", *options],
+        cwd=ROOT,
+        env={**os.environ, **(env or {}), "DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

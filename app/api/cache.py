@@ -16,12 +16,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.version import VersionReader
-from app.models import ArchiveState
+from app.queries.counts import data_version
 
 MAX_BODY_BYTES = 512 * 1024  # bigger bodies are rare; caching them would crowd the rest
 
@@ -56,7 +55,7 @@ class ResponseCache:
 
     def respond(self, request: Request, session: Session, build: Callable[[], Built]) -> Response:
         """The endpoint's JSON, from the cache or from build(), with an ETag; or a 304."""
-        version = session.connection().scalar(select(ArchiveState.version))
+        version = data_version(session)
         if version is None:  # no state row: nothing to name this response by
             body, headers = build()
             return self.json(_encode(body), dict(headers))

@@ -285,7 +285,7 @@ def list_articles(
     total = listing.known_total
     if total is None:
         count = listing.select_from(select(func.count()).select_from(Article))
-        total = counts.get(connection, filters.key(), lambda: connection.scalar(count) or 0)
+        total = counts.get(session, filters.key(), lambda: connection.scalar(count) or 0)
 
     first, second = listing.sort_key(sort)
     stmt = listing.select_from(listing_columns().add_columns(first.label("sort_value")))

@@ -11,11 +11,22 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from threading import Lock
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from app.models import ArchiveState
 
 MAX_ENTRIES = 10_000
+_VERSION = "data_version"
+
+
+def data_version(session: Session) -> int | None:
+    """The archive's data version as this session sees it, read once per session (the
+    response cache and the count cache both key on it)."""
+    if _VERSION not in session.info:
+        session.info[_VERSION] = session.connection().scalar(select(ArchiveState.version))
+    version: int | None = session.info[_VERSION]
+    return version
 
 
 class CountCache:
@@ -24,12 +35,12 @@ class CountCache:
         self._items: OrderedDict[tuple[Engine, int, Hashable], int] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, connection: Connection, key: Hashable, count: Callable[[], int]) -> int:
-        version = connection.scalar(select(ArchiveState.version))
+    def get(self, session: Session, key: Hashable, count: Callable[[], int]) -> int:
+        version = data_version(session)
         if version is None:  # no state row: count every time
             return count()
         # One process may serve several databases (tests do), each with its own versions.
-        entry = (connection.engine, version, key)
+        entry = (session.connection().engine, version, key)
         with self._lock:
             if entry in self._items:
                 self._items.move_to_end(entry)

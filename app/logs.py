@@ -21,8 +21,8 @@ access = logging.getLogger("app.access")
 
 REQUEST_ID = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# The fields of every line; as JSON, a record's extra fields (the request's) come too.
+FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def configure_logging(level: str, json_lines: bool) -> None:
@@ -33,9 +33,9 @@ def configure_logging(level: str, json_lines: bool) -> None:
     """
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
-        handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time"}))
+        handler.setFormatter(JsonFormatter(FORMAT, rename_fields={"asctime": "time"}))
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(logging.Formatter(FORMAT))
     log.handlers[:] = [handler]
     log.setLevel(level.upper())
 

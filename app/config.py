@@ -38,10 +38,17 @@ class Settings(BaseSettings):
     threads: int = Field(
         default=4, ge=1, le=200, description="Threads per worker that run requests' queries."
     )
-    response_cache_entries: int = Field(
-        default=2000,
+    response_cache_bytes: int = Field(
+        default=50_000_000,
         ge=0,
-        description="Responses kept per worker under the data version (0: no cache).",
+        description="Bytes of responses kept per worker under the data version, counted "
+        "as bodies, URLs and headers (0: no cache). A response over 5% of it is not kept.",
+    )
+    count_cache_bytes: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="Bytes of listing totals kept per worker under the data version "
+        "(about 600 bytes a total; 0: count every time).",
     )
     cache_max_age: int = Field(
         default=0,

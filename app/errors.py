@@ -1,12 +1,13 @@
 """One error path: every failure leaves the API as RFC 9457 application/problem+json."""
 
 import logging
+import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg.errors
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -102,6 +103,17 @@ def not_found(what: str, id_: int) -> ApiError:
     return ApiError(404, "not-found", "Not found", f"No {what} with id {id_}.")
 
 
+def database_unavailable() -> ApiError:
+    """503: the database does not answer (down, unreachable, or refusing connections)."""
+    return ApiError(
+        503,
+        "database-unavailable",
+        "Database unavailable",
+        "The database did not answer; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 def problem_response(request: Request, error: ApiError) -> JSONResponse:
     body = Problem(
         type=TYPE_BASE + error.slug,
@@ -131,6 +143,37 @@ def _param_name(loc: tuple[Any, ...]) -> tuple[str, str, str]:
     return where, name, note
 
 
+_ID_SEGMENT = re.compile(r"\\\{(\w+):int\\\}")
+
+
+def id_paths(prefix: str, routers: Sequence[APIRouter]) -> list[re.Pattern[str]]:
+    """Each `{name:int}` route's path with any segment in the id's place, to tell a
+    malformed id from a path that names nothing (kept as app.state.id_paths)."""
+    patterns = []
+    for router in routers:
+        for route in router.routes:
+            path = prefix + getattr(route, "path", "")
+            if ":int}" in path:
+                pattern = _ID_SEGMENT.sub(r"(?P<\1>[^/]+)", re.escape(path))
+                patterns.append(re.compile(pattern + "$"))
+    return patterns
+
+
+def _malformed_id(request: Request) -> ApiError | None:
+    """400 naming the id when a path has an id's place but no integer in it
+    (/articles/abc): the routes only match integers there (`{article_id:int}`), so that
+    /articles/export and the like never depend on the order routes were added in."""
+    for pattern in getattr(request.app.state, "id_paths", ()):
+        match = pattern.match(request.url.path)
+        if match:
+            name = next(iter(match.groupdict()))
+            error = ParamError(name=name, location="path", reason="must be a positive integer")
+            return ApiError(
+                400, "invalid-parameters", "Invalid parameters", f"{name}: {error.reason}", [error]
+            )
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -152,6 +195,9 @@ def install_error_handlers(app: FastAPI) -> None:
         title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
         detail = str(exc.detail) if exc.detail else title
         if exc.status_code == 404 and exc.detail == "Not Found":
+            malformed = _malformed_id(request)
+            if malformed is not None:
+                return problem_response(request, malformed)
             detail = f"No resource at {request.url.path}."
         slug = title.lower().replace(" ", "-")
         return problem_response(
@@ -171,14 +217,7 @@ def install_error_handlers(app: FastAPI) -> None:
             )
             return problem_response(request, timeout)
         log.error("database error on %s %s: %s", request.method, request.url.path, exc)
-        error = ApiError(
-            503,
-            "database-unavailable",
-            "Database unavailable",
-            "The database did not answer; try again shortly.",
-            headers={"Retry-After": "5"},
-        )
-        return problem_response(request, error)
+        return problem_response(request, database_unavailable())
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,13 +13,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 
-from app.api import articles, authors, health, sources
-from app.api.cache import CachedResponses, ResponseCache
+from app.api import articles, authors, export, feeds, health, sources
 from app.api.params import reject_nul
 from app.api.version import version_reader
+from app.cache.counts import CountCache
+from app.cache.responses import CachedResponses, ResponseCache
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.errors import install_error_handlers
+from app.errors import id_paths, install_error_handlers
 from app.head import HeadAsGet
 from app.limits import RequestSizeLimit
 from app.logs import REQUEST_ID, RequestLog, configure_logging
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.responses = ResponseCache(settings.response_cache_entries, settings.cache_max_age)
+    app.state.responses = ResponseCache(settings.response_cache_bytes, settings.cache_max_age)
+    app.state.totals = CountCache(settings.count_cache_bytes)
     install_error_handlers(app)
     # Each add_middleware wraps the ones before it: the request log sees everything,
     # CORS and gzip apply to every answer, limits come before the cache and routing.
@@ -92,9 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog, enabled=settings.access_log)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
-    for module in (articles, sources, authors, health):
-        api.include_router(module.router)
+    routers = [m.router for m in (articles, export, feeds, sources, authors, health)]
+    for router in routers:
+        api.include_router(router)
     app.include_router(api)
+    app.state.id_paths = id_paths(api.prefix, routers)
     add_pages(app)  # the reader at /, its files at /static; /redoc kept offline
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

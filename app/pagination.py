@@ -1,20 +1,128 @@
-"""Opaque, signed keyset cursors.
+"""Keyset pagination: the one home of every sort order of every list.
 
-A cursor carries the sort key of the last item of a page and the sort it belongs to,
-signed with HMAC so a client cannot forge a position; anything tampered, truncated or
-made for another sort is rejected as an invalid `cursor` parameter.
+A sort order (`SortOrder`) names the key its list is ordered by (columns, each with the
+type its value has in a cursor) and the direction. From it this module derives all the
+rest, for articles, authors, exports and any list to come:
+
+* the `sort` values a list accepts, and their descriptions in the OpenAPI document;
+* the ORDER BY, and the seek past the last key of the page before (`Pager.select`);
+* the next key, read from the extra row the page asks for (`Pager.split`);
+* opaque cursors: the key and its sort, signed with HMAC so that a client cannot forge a
+  position; anything tampered, truncated or made for another sort is a 400 naming
+  `cursor` (`encode_cursor`, `read_pager`);
+* numbered pages (`page`), allowed while page × limit ≤ MAX_OFFSET, and the RFC 8288
+  `Link: rel="next"` header (`next_link`).
+
+Adding a sort order is one entry in SORTS. A list's query resolves the key's column
+names to its own columns (app.queries.articles.Listing.key_column): a sort on a column of
+articles needs nothing more.
 """
 
 import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
-from app.errors import ApiError, invalid_params
+from sqlalchemy import ColumnElement, Double, Integer, Row, Select, String, literal, tuple_
+from sqlalchemy.types import TypeEngine
+from starlette.datastructures import URL
+
+from app.db import UTCDateTime
+from app.errors import invalid_params
 
 MAX_CURSOR_CHARS = 512
 MAX_OFFSET = 10_000
+KEY_LABEL = "sort_key_{}"  # the key's columns in a page's rows
+
+KeyValue = datetime | float | int | str
+R = TypeVar("R", bound=Row[Any])
+T = TypeVar("T")
+# How each type of key value is bound as a SQL literal.
+_SQL_TYPES: dict[type, Callable[[], TypeEngine[Any]]] = {
+    datetime: UTCDateTime,
+    float: Double,
+    int: Integer,
+    str: String,
+}
+
+
+@dataclass(frozen=True)
+class KeyPart:
+    column: str  # resolved to a column by the list's query
+    type: type[KeyValue]
+
+
+@dataclass(frozen=True)
+class SortOrder:
+    list: str  # which list it orders: "articles", "authors", …
+    name: str  # as in ?sort=
+    key: tuple[KeyPart, ...]  # ends with a unique column, so the order is total
+    descending: bool
+    description: str
+    needs_search: bool = False  # only with q (the key is the search's score)
+
+
+def _key(*parts: tuple[str, type[KeyValue]]) -> tuple[KeyPart, ...]:
+    return tuple(KeyPart(column, kind) for column, kind in parts)
+
+
+SORTS: tuple[SortOrder, ...] = (
+    SortOrder(
+        "articles",
+        "-published_at",
+        _key(("published_at", datetime), ("id", int)),
+        descending=True,
+        description="newest first (the default without `q`)",
+    ),
+    SortOrder(
+        "articles",
+        "published_at",
+        _key(("published_at", datetime), ("id", int)),
+        descending=False,
+        description="oldest first",
+    ),
+    SortOrder(
+        "articles",
+        "relevance",
+        _key(("score", float), ("id", int)),
+        descending=True,
+        description="best match first (the default with `q`, and only with `q`)",
+        needs_search=True,
+    ),
+    SortOrder(
+        "authors",
+        "name",
+        _key(("name_key", str), ("id", int)),
+        descending=False,
+        description="by name, case-insensitively",
+    ),
+)
+
+
+def sorts_of(list_name: str) -> dict[str, SortOrder]:
+    """The sort orders of one list, by name, in SORTS order."""
+    return {order.name: order for order in SORTS if order.list == list_name}
+
+
+def sort_description(list_name: str) -> str:
+    """The `sort` parameter's description for the OpenAPI document."""
+    orders = ", ".join(f"`{o.name}` ({o.description})" for o in sorts_of(list_name).values())
+    return f"{orders}. Ties are broken by id, so the order is total."
+
+
+def sort_order(list_name: str, name: str) -> SortOrder:
+    """The named sort order of a list, or a 400 naming `sort` and the known ones."""
+    orders = sorts_of(list_name)
+    if name not in orders:
+        raise invalid_params(("sort", f"unknown sort {name[:40]!r}; one of: {', '.join(orders)}"))
+    return orders[name]
+
+
+# --- cursors --------------------------------------------------------------------------
 
 
 def _b64(data: bytes) -> str:
@@ -25,14 +133,20 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def encode_cursor(secret: str, sort: str, key: list[Any]) -> str:
-    payload = json.dumps({"s": sort, "k": key}, separators=(",", ":")).encode()
-    mac = hmac.new(secret.encode(), payload, hashlib.sha256).digest()[:16]
-    return _b64(payload) + "." + _b64(mac)
+def _sign(secret: str, payload: bytes) -> bytes:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).digest()[:16]
 
 
-def decode_cursor(secret: str, sort: str, cursor: str) -> list[Any]:
-    """The key stored in cursor, or a 400 problem naming `cursor`."""
+def encode_cursor(secret: str, sort: str, key: Sequence[Any]) -> str:
+    """The cursor of a position: the key's values (datetimes as UTC ISO 8601) and the
+    sort's name, signed."""
+    values = [v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in key]
+    payload = json.dumps({"s": sort, "k": values}, separators=(",", ":")).encode()
+    return _b64(payload) + "." + _b64(_sign(secret, payload))
+
+
+def decode_cursor(secret: str, order: SortOrder, cursor: str) -> tuple[KeyValue, ...]:
+    """The key a cursor holds, checked against the order's key; else a 400 naming it."""
     bad = invalid_params(("cursor", "invalid or tampered cursor; use next_cursor as returned"))
     if len(cursor) > MAX_CURSOR_CHARS or cursor.count(".") != 1:
         raise bad
@@ -41,25 +155,126 @@ def decode_cursor(secret: str, sort: str, cursor: str) -> list[Any]:
         payload, given = _unb64(body), _unb64(mac)
     except (ValueError, TypeError):
         raise bad from None
-    expected = hmac.new(secret.encode(), payload, hashlib.sha256).digest()[:16]
-    if not hmac.compare_digest(given, expected):
+    if not hmac.compare_digest(given, _sign(secret, payload)):
         raise bad
     data = json.loads(payload)
-    if data.get("s") != sort:
-        raise invalid_params(("cursor", f"this cursor belongs to sort={data.get('s')}, not {sort}"))
-    key: list[Any] = data["k"]
-    return key
+    if data.get("s") != order.name:
+        raise invalid_params(
+            ("cursor", f"this cursor belongs to sort={data.get('s')}, not {order.name}")
+        )
+    try:
+        return _typed_key(order, data["k"])
+    except (TypeError, ValueError):
+        raise invalid_params(("cursor", "invalid cursor")) from None
 
 
-def check_page(page: int | None, cursor: str | None, limit: int) -> ApiError | None:
+def _typed_key(order: SortOrder, values: list[Any]) -> tuple[KeyValue, ...]:
+    if len(values) != len(order.key):
+        raise TypeError
+    key: list[KeyValue] = []
+    for value, part in zip(values, order.key, strict=True):
+        if part.type is datetime:
+            instant = datetime.fromisoformat(value)
+            if instant.tzinfo is None:
+                raise TypeError
+            key.append(instant)
+        elif type(value) is part.type:
+            key.append(value)
+        else:
+            raise TypeError
+    return tuple(key)
+
+
+# --- pages ----------------------------------------------------------------------------
+
+
+@dataclass
+class Slice(Generic[T]):
+    """A page of a list, as a query returns it."""
+
+    items: list[T]
+    total: int | None  # matching items over all pages (None: not counted)
+    next_key: tuple[Any, ...] | None  # the key to continue after; None on the last page
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a page starts (after a key, or at an offset), in what order, how long."""
+
+    order: SortOrder
+    limit: int
+    after: tuple[KeyValue, ...] | None = None
+    offset: int = 0
+    page: int | None = None  # the page number asked for, if any
+
+    def select(
+        self, stmt: Select[*tuple[Any, ...]], columns: Mapping[str, ColumnElement[Any]]
+    ) -> Select[*tuple[Any, ...]]:
+        """stmt in this order, past the position, one row longer than the page (so that
+        split() knows whether another page follows), with the key's columns added.
+
+        columns: the list's column for each of the key's column names.
+        """
+        key = [columns[part.column] for part in self.order.key]
+        stmt = stmt.add_columns(*(c.label(KEY_LABEL.format(i)) for i, c in enumerate(key)))
+        if self.after is not None:
+            bound = tuple_(
+                *(
+                    literal(value, _SQL_TYPES[part.type]())
+                    for value, part in zip(self.after, self.order.key, strict=True)
+                )
+            )
+            stmt = stmt.where(
+                tuple_(*key) < bound if self.order.descending else tuple_(*key) > bound
+            )
+        order_by = [c.desc() if self.order.descending else c.asc() for c in key]
+        return stmt.order_by(*order_by).offset(self.offset or None).limit(self.limit + 1)
+
+    def split(self, rows: Sequence[R]) -> tuple[Sequence[R], tuple[Any, ...] | None]:
+        """(the page's rows, the key to continue after, or None on the last page)."""
+        if len(rows) <= self.limit:
+            return rows, None
+        last = rows[self.limit - 1]
+        return rows[: self.limit], tuple(
+            getattr(last, KEY_LABEL.format(i)) for i in range(len(self.order.key))
+        )
+
+
+def read_pager(
+    secret: str, order: SortOrder, limit: int, page: int | None, cursor: str | None
+) -> Pager:
+    """The Pager of a request's `page` or `cursor` (neither: the first page)."""
     if page is not None and cursor is not None:
-        return invalid_params(("page", "use either page or cursor, not both"))
+        raise invalid_params(("page", "use either page or cursor, not both"))
     if page is not None and page * limit > MAX_OFFSET:
-        return invalid_params(
+        raise invalid_params(
             (
                 "page",
                 f"page × limit may not exceed {MAX_OFFSET}; "
                 "follow next_cursor (keyset pagination) for deeper pages",
             )
         )
-    return None
+    if cursor is not None:
+        return Pager(order, limit, after=decode_cursor(secret, order, cursor))
+    return Pager(order, limit, offset=((page or 1) - 1) * limit, page=page)
+
+
+@dataclass(frozen=True)
+class NextPage:
+    """How a client asks for the page after this one."""
+
+    cursor: str | None  # the body's next_cursor; None on the last page
+    headers: dict[str, str]  # an RFC 8288 Link: rel="next" header, when there is one
+
+
+def next_page(secret: str, pager: Pager, key: Sequence[Any] | None, url: URL) -> NextPage:
+    """The cursor after key, and a Link to the next page: by number while numbered pages
+    are allowed (a client paging by number stays on numbers), else by cursor."""
+    if key is None:
+        return NextPage(None, {})
+    cursor = encode_cursor(secret, pager.order.name, key)
+    if pager.page is not None and (pager.page + 1) * pager.limit <= MAX_OFFSET:
+        target = url.include_query_params(page=pager.page + 1)
+    else:
+        target = url.remove_query_params("page").include_query_params(cursor=cursor)
+    return NextPage(cursor, {"Link": f'<{target}>; rel="next"'})

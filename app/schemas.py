@@ -1,9 +1,17 @@
-"""Pydantic models of the API's responses (the public contract; see /docs)."""
+"""What the API answers: typed rows, from the queries through the formats to the client.
 
+Each shape is a plain dataclass. The query functions (app.queries) build them from their
+rows, the exports and feeds (app.formats) read their attributes, the routes send them as
+JSON, and FastAPI documents them in the OpenAPI schema (the `Field` annotations give the
+descriptions and examples). One class per idea: a renamed field is a type error
+everywhere it is used, not a silently missing dict key.
+"""
+
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import ConfigDict, Field, PlainSerializer, TypeAdapter, WithJsonSchema
 
 # RFC 3339 with the offset the value carries (pydantic would turn +00:00 into "Z";
 # we show the publisher's own spelling of the offset).
@@ -14,21 +22,20 @@ Timestamp = Annotated[
 ]
 
 Language = Literal["ru", "en", "other"]
+Interval = Literal["day", "week", "month", "year"]
 
 
-class SourceRef(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+@dataclass(slots=True)
+class SourceRef:
+    id: Annotated[int, Field(examples=[1])]
+    name: Annotated[str, Field(examples=["ФедералПресс"])]
+    domain: Annotated[str, Field(examples=["fedpress.ru"])]
 
-    id: int = Field(examples=[1])
-    name: str = Field(examples=["ФедералПресс"])
-    domain: str = Field(examples=["fedpress.ru"])
 
-
-class AuthorRef(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int = Field(examples=[1])
-    name: str = Field(examples=["Екатерина Сумина"])
+@dataclass(slots=True)
+class AuthorRef:
+    id: Annotated[int, Field(examples=[1])]
+    name: Annotated[str, Field(examples=["Екатерина Сумина"])]
 
 
 def _fields_may_be_left_out(schema: dict[str, Any]) -> None:
@@ -38,120 +45,188 @@ def _fields_may_be_left_out(schema: dict[str, Any]) -> None:
     )
 
 
-class ArticleItem(BaseModel):
-    # `fields=` trims articles, so the schema lists every property but requires none.
-    model_config = ConfigDict(json_schema_extra=_fields_may_be_left_out)
+# `fields=` trims articles, so their schemas list every property but require none.
+_TRIMMABLE = ConfigDict(json_schema_extra=_fields_may_be_left_out)
 
-    id: int = Field(examples=[1])
-    url: str = Field(examples=["https://fedpress.ru/news/55/economy/2359002"])
-    title: str = Field(examples=["В Омске стартовал российско-казахстанский форум"])
-    published_at: Timestamp = Field(
-        description="RFC 3339, in the publisher's own UTC offset.",
-        examples=["2019-11-06T12:26:00+03:00"],
-    )
-    authors: list[AuthorRef] = Field(description="In byline order; may be empty.")
+
+@dataclass(slots=True)
+class Highlight:
+    title: Annotated[
+        str,
+        Field(
+            description="The title, HTML-escaped, matched words in <mark>.",
+            examples=["<mark>Форум</mark> в Омске"],
+        ),
+    ]
+    snippet: Annotated[
+        str,
+        Field(
+            description="About 30 words of the body around the best match, HTML-escaped, "
+            "matched words in <mark>.",
+            examples=[
+                "…В Омске открылся <mark>форум</mark> сотрудничества России и "
+                "<mark>Казахстана</mark>…"
+            ],
+        ),
+    ]
+
+
+@dataclass(slots=True)
+class ArticleItem:
+    """The fields every article answer has: a listing's item, an export's row."""
+
+    __pydantic_config__ = _TRIMMABLE
+
+    id: Annotated[int, Field(examples=[1])]
+    url: Annotated[str, Field(examples=["https://fedpress.ru/news/55/economy/2359002"])]
+    title: Annotated[str, Field(examples=["В Омске стартовал российско-казахстанский форум"])]
+    published_at: Annotated[
+        Timestamp,
+        Field(
+            description="RFC 3339, in the publisher's own UTC offset.",
+            examples=["2019-11-06T12:26:00+03:00"],
+        ),
+    ]
+    authors: Annotated[list[AuthorRef], Field(description="In byline order; may be empty.")]
     source: SourceRef
-    language: Language = Field(examples=["ru"])
-    word_count: int = Field(examples=[273])
-    excerpt: str = Field(
-        description="The first ~300 characters of the body, cut at a word boundary.",
-        examples=["ОМСК, 6 ноября, ФедералПресс. В Омске открылся форум…"],
-    )
+    language: Annotated[Language, Field(examples=["ru"])]
+    word_count: Annotated[int, Field(examples=[273])]
+    excerpt: Annotated[
+        str,
+        Field(
+            description="The first ~300 characters of the body, cut at a word boundary.",
+            examples=["ОМСК, 6 ноября, ФедералПресс. В Омске открылся форум…"],
+        ),
+    ]
 
 
-class Highlight(BaseModel):
-    title: str = Field(
-        description="The title, HTML-escaped, matched words in <mark>.",
-        examples=["<mark>Форум</mark> в Омске"],
-    )
-    snippet: str = Field(
-        description="About 30 words of the body around the best match, HTML-escaped, "
-        "matched words in <mark>.",
-        examples=[
-            "…В Омске открылся <mark>форум</mark> сотрудничества России и <mark>Казахстана</mark>…"
-        ],
-    )
-
-
+@dataclass(slots=True)
 class ArticleListItem(ArticleItem):
-    highlight: Highlight | None = Field(
-        default=None, description="Present when the listing is a search (`q`)."
-    )
+    __pydantic_config__ = _TRIMMABLE
+
+    highlight: Annotated[
+        Highlight | None, Field(description="Present when the listing is a search (`q`).")
+    ] = None
 
 
-class Article(ArticleItem):
-    body: str = Field(description="Paragraphs joined by a blank line.")
-    paragraphs: list[str]
-    photo_credit: str | None = Field(examples=["пресс-служба правительства Омской области"])
+@dataclass(slots=True)
+class ArticleRecord(ArticleItem):
+    """An article's every field but `paragraphs`: an export's row, a feed's entry."""
+
+    __pydantic_config__ = _TRIMMABLE
+
+    body: Annotated[str, Field(description="Paragraphs joined by a blank line.")]
+    photo_credit: Annotated[
+        str | None, Field(examples=["пресс-служба правительства Омской области"])
+    ]
     ingested_at: Timestamp
     updated_at: Timestamp
 
 
-class ArticlePage(BaseModel):
-    items: list[ArticleListItem]
-    total: int = Field(description="Articles matching the filters, over all pages.")
-    limit: int = Field(examples=[20])
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page."
+@dataclass(slots=True)
+class Article(ArticleRecord):
+    """One article with its full body (GET /articles/{id})."""
+
+    __pydantic_config__ = _TRIMMABLE
+
+    paragraphs: Annotated[list[str], Field(description="The body's paragraphs.")] = field(
+        default_factory=list
     )
 
 
+@dataclass(slots=True)
+class ArticlePage:
+    items: list[ArticleListItem]
+    total: Annotated[int, Field(description="Articles matching the filters, over all pages.")]
+    limit: Annotated[int, Field(examples=[20])]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; null on the last page."),
+    ]
+
+
+@dataclass(slots=True)
 class SourceStats(SourceRef):
-    article_count: int = Field(examples=[144])
-    first_published_at: Timestamp | None = Field(examples=["2019-11-01T12:00:00+00:00"])
-    last_published_at: Timestamp | None = Field(examples=["2019-11-18T23:59:00+00:00"])
+    article_count: Annotated[int, Field(examples=[144])]
+    first_published_at: Annotated[Timestamp | None, Field(examples=["2019-11-01T12:00:00+00:00"])]
+    last_published_at: Annotated[Timestamp | None, Field(examples=["2019-11-18T23:59:00+00:00"])]
 
 
-class SourceList(BaseModel):
+@dataclass(slots=True)
+class SourceList:
     items: list[SourceStats]
     total: int
 
 
+@dataclass(slots=True)
 class AuthorStats(AuthorRef):
-    article_count: int = Field(examples=[12])
+    article_count: Annotated[int, Field(examples=[12])]
 
 
-class AuthorPage(BaseModel):
+@dataclass(slots=True)
+class AuthorPage:
     items: list[AuthorStats]
     total: int
     limit: int
     next_cursor: str | None
 
 
-class Health(BaseModel):
+@dataclass(slots=True)
+class Health:
     status: Literal["ok"] = "ok"
     database: Literal["ok"] = "ok"
 
 
+@dataclass(slots=True)
 class SourceCount(SourceRef):
-    count: int = Field(examples=[12])
+    count: Annotated[int, Field(examples=[12])]
 
 
+@dataclass(slots=True)
 class AuthorCount(AuthorRef):
-    count: int = Field(examples=[3])
+    count: Annotated[int, Field(examples=[3])]
 
 
-class LanguageCount(BaseModel):
+@dataclass(slots=True)
+class LanguageCount:
     value: Language
-    count: int = Field(examples=[120])
+    count: Annotated[int, Field(examples=[120])]
 
 
-class Bucket(BaseModel):
-    start: Timestamp = Field(
-        description="Start of the UTC day, week (Monday), month or year.",
-        examples=["2019-11-01T00:00:00+00:00"],
-    )
-    count: int = Field(examples=[42])
+@dataclass(slots=True)
+class Bucket:
+    start: Annotated[
+        Timestamp,
+        Field(
+            description="Start of the UTC day, week (Monday), month or year.",
+            examples=["2019-11-01T00:00:00+00:00"],
+        ),
+    ]
+    count: Annotated[int, Field(examples=[42])]
 
 
-class Histogram(BaseModel):
-    interval: Literal["day", "week", "month", "year"]
-    buckets: list[Bucket] = Field(description="Oldest first; empty buckets are left out.")
+@dataclass(slots=True)
+class Histogram:
+    interval: Interval
+    buckets: Annotated[list[Bucket], Field(description="Oldest first; empty buckets are left out.")]
 
 
-class Facets(BaseModel):
-    total: int = Field(description="Articles matching the filters (and q).")
-    sources: list[SourceCount] = Field(description="Top sources by count (facet_limit).")
-    authors: list[AuthorCount] = Field(description="Top authors by count (facet_limit).")
+@dataclass(slots=True)
+class Facets:
+    total: Annotated[int, Field(description="Articles matching the filters (and q).")]
+    sources: Annotated[list[SourceCount], Field(description="Top sources by count (facet_limit).")]
+    authors: Annotated[list[AuthorCount], Field(description="Top authors by count (facet_limit).")]
     languages: list[LanguageCount]
     published_at: Histogram
+
+
+_adapters: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def to_json(body: object, include: Any = None) -> bytes:
+    """The JSON of a schema dataclass, with only the fields `include` names (pydantic's
+    include form: a set of names, or {"items": {"__all__": names}, …}) if given."""
+    adapter = _adapters.get(type(body))
+    if adapter is None:
+        adapter = _adapters[type(body)] = TypeAdapter(type(body))
+    return adapter.dump_json(body, include=include)

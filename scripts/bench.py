@@ -1012,7 +1012,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             facts,
             wrk,
             args,
-            {"RESPONSE_CACHE_ENTRIES": "0"},
+            {"RESPONSE_CACHE_BYTES": "0"},
         )
         runs.append(run)
     if ours_main is not None and deep_depth:

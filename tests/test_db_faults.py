@@ -96,7 +96,7 @@ def proxied(make_database: Any, tmp_path: Path) -> Iterator[tuple[TestClient, Pr
     through_proxy = parsed.set(host="127.0.0.1", port=proxy.port)
     settings = Settings(
         database_url=through_proxy.render_as_string(hide_password=False),
-        response_cache_entries=0,  # every request must reach the database
+        response_cache_bytes=0,  # every request must reach the database
     )
     app = create_app(settings)
 

@@ -250,12 +250,13 @@ def test_a_reader_that_stops_holds_no_connection(archive: TestClient) -> None:
     engine = app.state.engine
     sessions = app.state.sessionmaker
     from app.formats.rows import ndjson_rows
-    from app.queries.articles import ArticleFilters
-    from app.queries.export import article_chunk
+    from app.pagination import Pager, sort_order
+    from app.queries.articles import ArticleFilters, article_records
 
+    newest = sort_order("articles", "-published_at")
     with sessions() as session:
-        first = article_chunk(session, ArticleFilters(), sort="-published_at", size=2)
-    body = export._stream(sessions, ArticleFilters(), "-published_at", first, "", ndjson_rows)
+        first = article_records(session, ArticleFilters(), Pager(newest, 2))
+    body = export._stream(sessions, ArticleFilters(), newest, first, "", ndjson_rows)
     for _ in range(5):  # past the first chunk, into the third
         next(body)
         assert engine.pool.checkedout() == 0

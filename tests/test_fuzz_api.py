@@ -83,7 +83,7 @@ def fuzz_app(
     assert not ingest_paths(engine, [folder]).rejected
     engine.dispose()
     # No response cache: every request runs its queries.
-    app = create_app(Settings(database_url=url, cursor_secret="fuzz", response_cache_entries=0))
+    app = create_app(Settings(database_url=url, cursor_secret="fuzz", response_cache_bytes=0))
     with TestClient(app):  # runs the lifespan: the engine lives until the module ends
         yield app
     if REPORT:

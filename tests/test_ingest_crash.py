@@ -153,7 +153,7 @@ def test_ingest_while_the_api_serves_reads(
     backend: str, make_database: Any, big_corpus: Path
 ) -> None:
     url, engine = fresh_database(make_database, backend)
-    app = create_app(Settings(database_url=url, response_cache_entries=0))
+    app = create_app(Settings(database_url=url, response_cache_bytes=0))
     failures: list[str] = []
     served = Counter[str]()
     done = threading.Event()

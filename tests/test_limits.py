@@ -91,7 +91,7 @@ def slow_client(database_url: str) -> Iterator[TestClient]:
         database_url=database_url,
         cursor_secret="test-secret",
         statement_timeout_ms=300,
-        response_cache_entries=0,
+        response_cache_bytes=0,
     )
     app = create_app(settings)
 

@@ -79,7 +79,7 @@ def test_a_select_only_postgresql_role_serves_the_api(select_only_url: str) -> N
     with reader.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
         conn.execute(text("UPDATE archive_state SET version = version + 1"))
     reader.dispose()
-    assert_serves_everything(Settings(database_url=select_only_url, response_cache_entries=0))
+    assert_serves_everything(Settings(database_url=select_only_url, response_cache_bytes=0))
 
 
 def test_a_read_only_sqlite_file_serves_the_api(make_database: Any, tmp_path: Path) -> None:
@@ -90,4 +90,4 @@ def test_a_read_only_sqlite_file_serves_the_api(make_database: Any, tmp_path: Pa
     with reader.connect() as conn, pytest.raises(DBAPIError, match="readonly"):
         conn.execute(text("UPDATE archive_state SET version = version + 1"))
     reader.dispose()
-    assert_serves_everything(Settings(database_url=read_only, response_cache_entries=0))
+    assert_serves_everything(Settings(database_url=read_only, response_cache_bytes=0))

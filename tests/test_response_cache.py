@@ -105,13 +105,13 @@ def test_databases_served_by_one_process_keep_their_own_totals(
         engine.dispose()
         urls[size] = url
     for size, url in urls.items():
-        settings = Settings(database_url=url, cursor_secret="s", response_cache_entries=0)
+        settings = Settings(database_url=url, cursor_secret="s", response_cache_bytes=0)
         with TestClient(create_app(settings)) as client:
             assert client.get("/api/v1/articles").json()["total"] == size
 
 
 def test_etags_and_304s_hold_with_the_cache_off(database_url: str, api: TestClient) -> None:
-    settings = Settings(database_url=database_url, cursor_secret="s", response_cache_entries=0)
+    settings = Settings(database_url=database_url, cursor_secret="s", response_cache_bytes=0)
     with TestClient(create_app(settings)) as client:
         first = client.get("/api/v1/articles/facets")
         assert first.status_code == 200

@@ -5,25 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from app.api.cache import Built, ResponsesDep
-from app.api.deps import SessionsDep, SettingsDep
-from app.api.params import (
-    MAX_ID,
-    MAX_REPEAT,
-    Cursor,
-    Limit,
-    NameValue,
-    Page,
-    next_page,
-    resolve_position,
-)
+from app.api.deps import ReplyDep, SettingsDep
+from app.api.params import MAX_ID, MAX_REPEAT, AuthorSort, Cursor, Limit, NameValue, Page
+from app.cache.responses import Answer
 from app.errors import invalid_params, not_found, problem_responses
+from app.pagination import next_page, read_pager, sort_order
 from app.queries.authors import get_author, list_authors
 from app.schemas import AuthorPage, AuthorStats
 
 router = APIRouter(prefix="/authors", tags=["authors"])
-
-SORT = "name"
 
 
 @router.get(
@@ -34,8 +24,7 @@ SORT = "name"
 )
 def list_authors_route(
     request: Request,
-    sessions: SessionsDep,
-    responses: ResponsesDep,
+    reply: ReplyDep,
     settings: SettingsDep,
     q: Annotated[
         str | None,
@@ -49,47 +38,38 @@ def list_authors_route(
         list[NameValue],
         Query(description="Only authors who wrote for this source (name or domain); may repeat."),
     ] = [],  # noqa: B006
+    sort: AuthorSort = "name",
     limit: Limit = 20,
     page: Page = None,
     cursor: Cursor = None,
 ) -> Response:
     if len(source) > MAX_REPEAT:
         raise invalid_params(("source", f"may repeat at most {MAX_REPEAT} times"))
-    after, offset = resolve_position(settings, SORT, limit, page, cursor, (str, int))
+    pager = read_pager(settings.cursor_secret, sort_order("authors", sort), limit, page, cursor)
 
-    def build(session: Session) -> Built:
-        items, total, next_key = list_authors(
-            session, q=q, sources=source, limit=limit, after=after, offset=offset
-        )
-        headers: dict[str, str] = {}
-        next_cursor = next_page(request, headers, settings, SORT, next_key, page, limit)
-        body = AuthorPage.model_validate(
-            {"items": items, "total": total, "limit": limit, "next_cursor": next_cursor}
-        )
-        return body, headers
+    def build(session: Session) -> Answer:
+        found = list_authors(session, pager, q=q, sources=source, totals=reply.totals)
+        following = next_page(settings.cursor_secret, pager, found.next_key, request.url)
+        body = AuthorPage(found.items, found.total or 0, limit, following.cursor)
+        return Answer(body, following.headers)
 
-    with sessions() as session:
-        return responses.respond(request, session, lambda: build(session))
+    return reply(build)
 
 
 @router.get(
-    "/{author_id}",
+    "/{author_id:int}",
     response_model=AuthorStats,
     summary="One author with their article count",
     responses=problem_responses(400, 404, 503, 504, s404="No author with this id."),
 )
 def get_author_route(
-    request: Request,
-    sessions: SessionsDep,
-    responses: ResponsesDep,
+    reply: ReplyDep,
     author_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Author id.", examples=[1])],
 ) -> Response:
-
-    def build(session: Session) -> Built:
+    def build(session: Session) -> Answer:
         author = get_author(session, author_id)
         if author is None:
             raise not_found("author", author_id)
-        return AuthorStats.model_validate(author), {}
+        return Answer(author)
 
-    with sessions() as session:
-        return responses.respond(request, session, lambda: build(session))
+    return reply(build)

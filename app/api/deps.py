@@ -1,20 +1,29 @@
-"""Dependencies and the response helper shared by the routers.
+"""Dependencies shared by the routers, and the one shape of a cached read route.
 
 Each request costs one hop to the threadpool, not one per dependency: the dependencies
-here are `async` and do no I/O (they hand out the settings and the sessionmaker), and a
-route opens its session, queries and serializes in its one synchronous body. Routes
-return the JSON bytes pydantic makes from the response model, which spares FastAPI a
-second threadpool hop to validate a returned dict.
+here are `async` and do no I/O (they hand out the settings, the sessionmaker and the
+caches), and a route opens its session, queries and encodes in its one synchronous body.
+
+A read route builds its `Answer` from a session and hands that to `Reply`:
+
+    def build(session: Session) -> Answer: ...
+    return reply(build)
+
+which opens the session, answers 304 or from the response cache when it can, and else
+calls build in that session's snapshot and caches what it made.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.cache.counts import CountCache
+from app.cache.responses import Answer, ResponseCache
 from app.config import Settings
+from app.schemas import to_json
 
 
 async def get_sessions(request: Request) -> sessionmaker[Session]:
@@ -32,5 +41,28 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def json_response(model: BaseModel, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(model.model_dump_json(), media_type="application/json", headers=headers)
+@dataclass(frozen=True)
+class Reply:
+    """Answers a read request from its build function, through the response cache."""
+
+    request: Request
+    sessions: sessionmaker[Session]
+    responses: ResponseCache
+    totals: CountCache  # listing totals under the data version, for the queries
+
+    def __call__(self, build: Callable[[Session], Answer]) -> Response:
+        with self.sessions() as session:
+            return self.responses.respond(self.request, session, lambda: build(session))
+
+
+async def get_reply(request: Request) -> Reply:
+    state = request.app.state
+    return Reply(request, state.sessionmaker, state.responses, state.totals)
+
+
+ReplyDep = Annotated[Reply, Depends(get_reply)]
+
+
+def json_response(body: object, headers: dict[str, str] | None = None) -> Response:
+    """A schema dataclass as an uncached JSON response."""
+    return Response(to_json(body), media_type="application/json", headers=headers)

@@ -18,15 +18,16 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.deps import SessionsDep
-from app.api.params import Sort, article_filters, resolve_sort
+from app.api.params import ArticleSort, article_filters, resolve_sort
 from app.errors import invalid_params, problem_responses
 from app.formats.rows import csv_header, csv_rows, ndjson_rows
-from app.queries.articles import ArticleFilters
-from app.queries.export import Chunk, article_chunk
+from app.pagination import Pager, Slice, SortOrder
+from app.queries.articles import ArticleFilters, article_records
+from app.schemas import ArticleRecord
 
 log = logging.getLogger("app")
 
-router = APIRouter()
+router = APIRouter(prefix="/articles", tags=["articles"])
 
 FIRST_CHUNK = 100  # small, so the first bytes go out at once
 CHUNK = 1000  # rows per query after that
@@ -73,7 +74,7 @@ def export_route(
             description="`csv` (a header row, then one row per article) or `ndjson`.",
         ),
     ] = "csv",
-    sort: Sort = None,
+    sort: ArticleSort = None,
     bom: Annotated[
         bool,
         Query(
@@ -82,19 +83,19 @@ def export_route(
         ),
     ] = False,
 ) -> StreamingResponse:
-    sort = resolve_sort(sort, filters)
+    order = resolve_sort(sort, filters)
     if bom and export_format != "csv":
         raise invalid_params(("bom", "only for format=csv"))
     with sessions() as session:
-        first = article_chunk(session, filters, sort=sort, size=FIRST_CHUNK)
-    encode: Callable[[Iterable[dict[str, Any]]], str]
+        first = article_records(session, filters, Pager(order, FIRST_CHUNK))
+    encode: Callable[[Iterable[ArticleRecord]], str]
     if export_format == "csv":
         head, encode, media_type = csv_header(bom=bom), csv_rows, CSV_MEDIA_TYPE
     else:
         head, encode, media_type = "", ndjson_rows, NDJSON_MEDIA_TYPE
     filename = f"articles-{datetime.now(UTC):%Y%m%d}.{export_format}"
     return StreamingResponse(
-        _stream(sessions, filters, sort, first, head, encode),
+        _stream(sessions, filters, order, first, head, encode),
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -103,10 +104,10 @@ def export_route(
 def _stream(
     sessions: sessionmaker[Session],
     filters: ArticleFilters,
-    sort: str,
-    chunk: Chunk,
+    order: SortOrder,
+    chunk: Slice[ArticleRecord],
     head: str,
-    encode: Callable[[Iterable[dict[str, Any]]], str],
+    encode: Callable[[Iterable[ArticleRecord]], str],
 ) -> Iterator[bytes]:
     """The body: head, then the rows chunk by chunk (each next() runs in the threadpool)."""
     sent = 0
@@ -121,7 +122,8 @@ def _stream(
             if chunk.next_key is None:
                 return
             with sessions() as session:
-                chunk = article_chunk(session, filters, sort=sort, size=CHUNK, after=chunk.next_key)
+                pager = Pager(order, CHUNK, after=chunk.next_key)
+                chunk = article_records(session, filters, pager)
     except Exception:
         # The status line is sent: all that is left is to cut the body short.
         log.exception("export stopped after %d articles", sent)

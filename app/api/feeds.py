@@ -6,15 +6,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from app.api.cache import Built, ResponseCache, ResponsesDep
-from app.api.deps import SessionsDep
+from app.api.deps import ReplyDep
 from app.api.params import article_filters
+from app.cache.responses import Answer
 from app.errors import problem_responses
 from app.formats.feed import MEDIA_TYPES, FeedInfo, FeedKind, render
-from app.queries.articles import ArticleFilters
-from app.queries.export import article_chunk
+from app.pagination import Pager, sort_order
+from app.queries.articles import ArticleFilters, article_records
 
-router = APIRouter()
+router = APIRouter(prefix="/articles", tags=["articles"])
 
 FEED_SIZE = 50
 
@@ -37,11 +37,10 @@ def _responses(kind: FeedKind, name: str) -> dict[int | str, dict[str, Any]]:
 )
 def atom_feed_route(
     request: Request,
-    sessions: SessionsDep,
-    responses: ResponsesDep,
+    reply: ReplyDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
 ) -> Response:
-    return _feed("atom", request, sessions, responses, filters)
+    return reply(lambda session: _build("atom", request, session, filters))
 
 
 @router.get(
@@ -52,28 +51,17 @@ def atom_feed_route(
 )
 def rss_feed_route(
     request: Request,
-    sessions: SessionsDep,
-    responses: ResponsesDep,
+    reply: ReplyDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
 ) -> Response:
-    return _feed("rss", request, sessions, responses, filters)
+    return reply(lambda session: _build("rss", request, session, filters))
 
 
-def _feed(
-    kind: FeedKind,
-    request: Request,
-    sessions: Any,
-    responses: ResponseCache,
-    filters: ArticleFilters,
-) -> Response:
+def _build(kind: FeedKind, request: Request, session: Session, filters: ArticleFilters) -> Answer:
     """The feed, cached and revalidated (ETag) like every JSON answer."""
-    with sessions() as session:
-        return responses.respond(request, session, lambda: _build(kind, request, session, filters))
-
-
-def _build(kind: FeedKind, request: Request, session: Session, filters: ArticleFilters) -> Built:
     # Newest first even with q: a feed reader wants what is new, not what ranks best.
-    chunk = article_chunk(session, filters, sort="-published_at", size=FEED_SIZE)
+    newest = Pager(sort_order("articles", "-published_at"), FEED_SIZE)
+    chunk = article_records(session, filters, newest)
     query = ", ".join(f"{name}={value}" for name, value in request.query_params.multi_items())
     listing = request.url.path.rsplit("/", 1)[0]
     info = FeedInfo(
@@ -84,4 +72,4 @@ def _build(kind: FeedKind, request: Request, session: Session, filters: ArticleF
         alternate_url=str(request.url.replace(path=listing)),
         updated=datetime.now(UTC),
     )
-    return render(kind, info, chunk.items), {"Content-Type": MEDIA_TYPES[kind]}
+    return Answer(render(kind, info, chunk.items), media_type=MEDIA_TYPES[kind])

@@ -4,16 +4,16 @@ The response models (app.schemas) still document every field; with `fields` an i
 carries only those named, in the model's order. An unknown name is a 400 naming it.
 """
 
-from typing import Annotated, Any
+from dataclasses import fields
+from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, RootModel
 
 from app.errors import invalid_params
 from app.schemas import Article, ArticleListItem
 
-LIST_FIELDS = tuple(ArticleListItem.model_fields)
-DETAIL_FIELDS = tuple(Article.model_fields)
+LIST_FIELDS = tuple(field.name for field in fields(ArticleListItem))
+DETAIL_FIELDS = tuple(field.name for field in fields(Article))
 
 
 def _description(known: tuple[str, ...], extra: str = "") -> str:
@@ -62,12 +62,3 @@ def parse_fields(
     if errors:
         raise invalid_params(*errors)
     return set(names)
-
-
-class JsonBody(RootModel[Any]):
-    """An already-dumped JSON value, for the response cache to serialize as it is."""
-
-
-def trim(model: BaseModel, include: Any) -> BaseModel:
-    """model with only the included fields (pydantic's `include` form)."""
-    return JsonBody(model.model_dump(mode="json", include=include))

@@ -5,7 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import SessionsDep, json_response
-from app.errors import ApiError, problem_responses
+from app.errors import database_unavailable, problem_responses
 from app.schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -22,11 +22,5 @@ def health(sessions: SessionsDep) -> Response:
         with sessions() as session:
             session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        raise ApiError(
-            503,
-            "database-unavailable",
-            "Database unavailable",
-            "The database did not answer.",
-            headers={"Retry-After": "5"},
-        ) from None
+        raise database_unavailable() from None
     return json_response(Health())

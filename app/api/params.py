@@ -1,14 +1,13 @@
 """Query parameters shared by the listing endpoints, parsed into query arguments."""
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Query, Request
 from pydantic import Field
 
-from app.config import Settings
-from app.errors import ApiError, invalid_params
-from app.pagination import MAX_OFFSET, check_page, decode_cursor, encode_cursor
+from app.errors import invalid_params
+from app.pagination import SortOrder, sort_description, sort_order, sorts_of
 from app.queries.articles import ArticleFilters
 from app.search.query import MAX_QUERY_CHARS, QueryError, SearchQuery, parse_query
 
@@ -30,15 +29,23 @@ Page = Annotated[
         examples=[2],
     ),
 ]
-SortName = Literal["relevance", "-published_at", "published_at"]
-Sort = Annotated[
-    SortName | None,
-    Query(
-        description="`relevance` (best match first; the default when `q` is given, and only "
-        "with `q`), `-published_at` (newest first; the default otherwise) or `published_at`. "
-        "Ties are broken by id, so the order is total.",
-    ),
-]
+
+
+def _sort_names(list_name: str) -> Any:
+    """A Literal of the list's sort order names (app.pagination.SORTS), so that FastAPI
+    checks `sort` with the other parameters and the OpenAPI document lists them."""
+    return Literal[tuple(sorts_of(list_name))]
+
+
+if TYPE_CHECKING:  # the names come from the registry at run time; to mypy they are str
+    ArticleSortName = str
+    AuthorSortName = str
+else:
+    ArticleSortName = _sort_names("articles")
+    AuthorSortName = _sort_names("authors")
+
+ArticleSort = Annotated[ArticleSortName | None, Query(description=sort_description("articles"))]
+AuthorSort = Annotated[AuthorSortName, Query(description=sort_description("authors"))]
 Cursor = Annotated[
     str | None,
     Query(
@@ -178,67 +185,12 @@ def _parse_search(q: str | None) -> SearchQuery | None:
         raise invalid_params(("q", str(exc))) from None
 
 
-def resolve_sort(sort: SortName | None, filters: ArticleFilters) -> SortName:
-    """The sort asked for, or the default: relevance with a search, else newest first."""
+def resolve_sort(sort: str | None, filters: ArticleFilters) -> SortOrder:
+    """The article sort asked for, or the default: relevance with a search, else newest
+    first."""
     if sort is None:
-        return "relevance" if filters.search else "-published_at"
-    if sort == "relevance" and filters.search is None:
-        raise invalid_params(("sort", "relevance needs a search: give q"))
-    return sort
-
-
-def resolve_position(
-    settings: Settings,
-    sort: str,
-    limit: int,
-    page: int | None,
-    cursor: str | None,
-    key_types: tuple[type, ...],
-) -> tuple[tuple[Any, ...] | None, int]:
-    """(keyset after which to start, offset) for the page or cursor asked for.
-
-    key_types says what each part of the cursor's key must be (datetime parts are sent
-    as ISO strings); a key of another shape is rejected like a tampered cursor.
-    """
-    error: ApiError | None = check_page(page, cursor, limit)
-    if error:
-        raise error
-    if cursor is None:
-        return None, ((page or 1) - 1) * limit
-    key = decode_cursor(settings.cursor_secret, sort, cursor)
-    try:
-        if len(key) != len(key_types):
-            raise TypeError
-        parts: list[Any] = []
-        for value, kind in zip(key, key_types, strict=True):
-            if kind is datetime:
-                value = datetime.fromisoformat(value)
-                if value.tzinfo is None:
-                    raise TypeError
-            elif type(value) is not kind:
-                raise TypeError
-            parts.append(value)
-    except (TypeError, ValueError):
-        raise invalid_params(("cursor", "invalid cursor")) from None
-    return tuple(parts), 0
-
-
-def next_page(
-    request: Request,
-    headers: dict[str, str],
-    settings: Settings,
-    sort: str,
-    next_key: list[Any] | None,
-    page: int | None,
-    limit: int,
-) -> str | None:
-    """next_cursor for the body, and an RFC 8288 Link header for the next page."""
-    if next_key is None:
-        return None
-    cursor = encode_cursor(settings.cursor_secret, sort, next_key)
-    if page is not None and (page + 1) * limit <= MAX_OFFSET:
-        url = request.url.include_query_params(page=page + 1)
-    else:
-        url = request.url.remove_query_params("page").include_query_params(cursor=cursor)
-    headers["Link"] = f'<{url}>; rel="next"'
-    return cursor
+        sort = "relevance" if filters.search else "-published_at"
+    order = sort_order("articles", sort)
+    if order.needs_search and filters.search is None:
+        raise invalid_params(("sort", f"{order.name} needs a search: give q"))
+    return order

@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 from sqlalchemy.orm import Session
 
-from app.api.cache import Built, ResponsesDep
-from app.api.deps import SessionsDep
+from app.api.deps import ReplyDep
 from app.api.params import MAX_ID
+from app.cache.responses import Answer
 from app.errors import not_found, problem_responses
 from app.queries.sources import get_source, list_sources
 from app.schemas import SourceList, SourceStats
@@ -21,35 +21,28 @@ router = APIRouter(prefix="/sources", tags=["sources"])
     summary="Every source, most articles first",
     responses=problem_responses(503, 504),
 )
-def list_sources_route(
-    request: Request, sessions: SessionsDep, responses: ResponsesDep
-) -> Response:
-    def build(session: Session) -> Built:
+def list_sources_route(reply: ReplyDep) -> Response:
+    def build(session: Session) -> Answer:
         items = list_sources(session)
-        return SourceList.model_validate({"items": items, "total": len(items)}), {}
+        return Answer(SourceList(items, len(items)))
 
-    with sessions() as session:
-        return responses.respond(request, session, lambda: build(session))
+    return reply(build)
 
 
 @router.get(
-    "/{source_id}",
+    "/{source_id:int}",
     response_model=SourceStats,
     summary="One source with its article count and date span",
     responses=problem_responses(400, 404, 503, 504, s404="No source with this id."),
 )
 def get_source_route(
-    request: Request,
-    sessions: SessionsDep,
-    responses: ResponsesDep,
+    reply: ReplyDep,
     source_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Source id.", examples=[1])],
 ) -> Response:
-
-    def build(session: Session) -> Built:
+    def build(session: Session) -> Answer:
         source = get_source(session, source_id)
         if source is None:
             raise not_found("source", source_id)
-        return SourceStats.model_validate(source), {}
+        return Answer(source)
 
-    with sessions() as session:
-        return responses.respond(request, session, lambda: build(session))
+    return reply(build)

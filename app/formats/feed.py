@@ -11,9 +11,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from feedgen.feed import FeedGenerator
+
+from app.schemas import ArticleRecord
 
 FeedKind = Literal["atom", "rss"]
 MEDIA_TYPES: dict[FeedKind, str] = {
@@ -39,16 +41,14 @@ def _text(value: str) -> str:
     return _NOT_XML.sub("", value)
 
 
-def entry_updated(item: dict[str, Any]) -> datetime:
-    published: datetime = item["published_at"]
-    if item["updated_at"] > item["ingested_at"]:  # changed by a later ingest
-        changed: datetime = item["updated_at"]
-        return changed.astimezone(published.tzinfo)
-    return published
+def entry_updated(item: ArticleRecord) -> datetime:
+    if item.updated_at > item.ingested_at:  # changed by a later ingest
+        return item.updated_at.astimezone(item.published_at.tzinfo)
+    return item.published_at
 
 
-def render(kind: FeedKind, info: FeedInfo, items: Sequence[dict[str, Any]]) -> bytes:
-    """The feed document; items are full_article() dicts, newest first."""
+def render(kind: FeedKind, info: FeedInfo, items: Sequence[ArticleRecord]) -> bytes:
+    """The feed document; items newest first."""
     feed = FeedGenerator()
     if kind == "rss":
         feed.load_extension("dc")
@@ -64,18 +64,18 @@ def render(kind: FeedKind, info: FeedInfo, items: Sequence[dict[str, Any]]) -> b
     feed.updated(max(updates, default=info.updated))
     for item, updated in zip(items, updates, strict=True):
         entry = feed.add_entry(order="append")
-        entry.id(_text(item["url"]))
-        entry.guid(_text(item["url"]), permalink=True)
-        entry.title(_text(item["title"]))
-        entry.link(href=_text(item["url"]), rel="alternate")
-        entry.published(item["published_at"])
+        entry.id(_text(item.url))
+        entry.guid(_text(item.url), permalink=True)
+        entry.title(_text(item.title))
+        entry.link(href=_text(item.url), rel="alternate")
+        entry.published(item.published_at)
         entry.updated(updated)
-        for author in item["authors"]:
-            entry.author({"name": _text(author["name"])})
+        for author in item.authors:
+            entry.author({"name": _text(author.name)})
             if kind == "rss":
-                entry.dc.dc_creator(_text(author["name"]), replace=False)
-        source = item["source"]
-        entry.source(url=f"https://{source['domain']}/", title=_text(source["name"]))
-        entry.summary(_text(item["excerpt"]))
+                entry.dc.dc_creator(_text(author.name), replace=False)
+        source = item.source
+        entry.source(url=f"https://{source.domain}/", title=_text(source.name))
+        entry.summary(_text(item.excerpt))
     document: bytes = feed.atom_str() if kind == "atom" else feed.rss_str()
     return document

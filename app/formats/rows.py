@@ -1,6 +1,6 @@
 """Articles as CSV and NDJSON rows, for exports.
 
-Both take full_article() dicts (app.queries.articles). NDJSON lines are the JSON of
+Both take ArticleRecord rows (app.schemas). NDJSON lines are the JSON of
 /articles/{id} without `paragraphs` (the body holds them, joined by a blank line). CSV
 flattens the source and the byline into columns; the csv module quotes fields with
 commas, quotes or newlines (RFC 4180, CRLF line ends).
@@ -8,10 +8,9 @@ commas, quotes or newlines (RFC 4180, CRLF line ends).
 
 import csv
 import io
-import json
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+
+from app.schemas import ArticleRecord, to_json
 
 UTF8_BOM = "\ufeff"  # lets spreadsheet programs tell UTF-8 from the local code page
 
@@ -41,46 +40,40 @@ def csv_header(*, bom: bool) -> str:
     return (UTF8_BOM if bom else "") + csv_rows([], header=True)
 
 
-def csv_rows(items: Iterable[dict[str, Any]], *, header: bool = False) -> str:
+def csv_rows(items: Iterable[ArticleRecord], *, header: bool = False) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if header:
         writer.writerow(CSV_COLUMNS)
     for item in items:
-        source, authors = item["source"], item["authors"]
+        source, authors = item.source, item.authors
         writer.writerow(
             (
-                item["id"],
-                item["url"],
-                item["title"],
-                item["published_at"].isoformat(),
-                item["language"],
-                item["word_count"],
-                source["id"],
-                source["name"],
-                source["domain"],
-                LIST_SEPARATOR.join(str(author["id"]) for author in authors),
-                LIST_SEPARATOR.join(author["name"] for author in authors),
-                item["excerpt"],
-                item["body"],
-                item["photo_credit"] or "",
-                item["ingested_at"].isoformat(),
-                item["updated_at"].isoformat(),
+                item.id,
+                item.url,
+                item.title,
+                item.published_at.isoformat(),
+                item.language,
+                item.word_count,
+                source.id,
+                source.name,
+                source.domain,
+                LIST_SEPARATOR.join(str(author.id) for author in authors),
+                LIST_SEPARATOR.join(author.name for author in authors),
+                item.excerpt,
+                item.body,
+                item.photo_credit or "",
+                item.ingested_at.isoformat(),
+                item.updated_at.isoformat(),
             )
         )
     return buffer.getvalue()
 
 
-def _default(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()  # the offset as stored, like the JSON responses
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def ndjson_rows(items: Iterable[dict[str, Any]]) -> str:
+def ndjson_rows(items: Iterable[ArticleRecord]) -> str:
     lines = []
     for item in items:
-        line = json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=_default)
+        line = to_json(item).decode()
         # Legal in JSON, but line breaks to many readers (str.splitlines, JavaScript).
         lines.append(line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n")
     return "".join(lines)

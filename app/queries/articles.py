@@ -1,32 +1,23 @@
 """Listing, filtering and fetching articles."""
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
 
-from sqlalchemy import (
-    ColumnElement,
-    Double,
-    Integer,
-    Select,
-    SQLColumnExpression,
-    Subquery,
-    func,
-    literal,
-    select,
-    tuple_,
-)
+from sqlalchemy import ColumnElement, Row, Select, Subquery, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.db import UTCDateTime
+from app import schemas
+from app.cache.counts import CountCache
 from app.models import Article, ArticleAuthor, Author, Source, name_key, source_named
-from app.queries.counts import counts
+from app.pagination import Pager, Slice, SortOrder
+from app.schemas import ArticleListItem, ArticleRecord, AuthorRef, Highlight, SourceRef
 from app.search.highlight import highlight_snippet, highlight_title
 from app.search.index import hits as search_hits
 from app.search.query import SearchQuery
 
-SORTS = {"-published_at": True, "published_at": False, "relevance": True}  # descending?
+R = TypeVar("R", bound=ArticleRecord)
 
 
 @dataclass
@@ -56,7 +47,7 @@ class ArticleFilters:
 
 @dataclass
 class Listing:
-    """How to select the filtered articles and in what key to order and seek them.
+    """How to select the filtered articles, and the columns their sort keys read.
 
     Names are resolved to ids first, so the main query compares ids: with one source
     the (source_id, published_at, id) index yields rows already in order. With exactly
@@ -82,11 +73,25 @@ class Listing:
             stmt = stmt.join(self.hits, self.hits.c.id == Article.id)
         return stmt.where(*self.where)
 
-    def sort_key(self, sort: str) -> tuple[SQLColumnExpression[Any], SQLColumnExpression[int]]:
-        if sort == "relevance":
-            assert self.hits is not None
-            return self.hits.c.score, self.id
-        return self.published_at, self.id
+    def key_columns(self, order: SortOrder) -> dict[str, ColumnElement[Any]]:
+        """The column of each part of the order's key (see app.pagination): the search's
+        score, the driving table's date and id, or else the article's column of that name."""
+        columns: dict[str, ColumnElement[Any]] = {}
+        for part in order.key:
+            if part.column == "score":
+                assert self.hits is not None, "a relevance order needs a ranked listing"
+                columns["score"] = self.hits.c.score
+            elif part.column == "published_at":
+                columns["published_at"] = self.published_at.expression
+            elif part.column == "id":
+                columns["id"] = self.id.expression
+            else:
+                columns[part.column] = getattr(Article, part.column)
+        return columns
+
+    def select(self, columns: Select[*tuple[Any, ...]], pager: Pager) -> Select[*tuple[Any, ...]]:
+        """The page pager asks for, of these columns of the listed articles."""
+        return pager.select(self.select_from(columns), self.key_columns(pager.order))
 
 
 def _source_ids(session: Session, filters: ArticleFilters) -> list[int]:
@@ -206,27 +211,55 @@ def listing_columns() -> Select[*tuple[Any, ...]]:
     ).join(Source, Source.id == Article.source_id)
 
 
+def record_columns() -> Select[*tuple[Any, ...]]:
+    """listing_columns() and the rest of the article (what article_record() reads)."""
+    return listing_columns().add_columns(
+        Article.body, Article.photo_credit, Article.ingested_at, Article.updated_at
+    )
+
+
 def local_time(utc: datetime, offset_minutes: int) -> datetime:
     """The instant as the publisher stated it, in their own UTC offset."""
     return utc.astimezone(timezone(timedelta(minutes=offset_minutes)))
 
 
-def article_item(row: Any, authors: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "url": row.url,
-        "title": row.title,
-        "published_at": local_time(row.published_at, row.published_offset_minutes),
-        "authors": authors,
-        "source": {"id": row.source_id, "name": row.source_name, "domain": row.source_domain},
-        "language": row.language,
-        "word_count": row.word_count,
-        "excerpt": row.excerpt,
-    }
+def list_item(row: Row[Any], authors: list[AuthorRef]) -> ArticleListItem:
+    """A listing's item from a row of listing_columns() (highlight added by the caller)."""
+    return ArticleListItem(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        published_at=local_time(row.published_at, row.published_offset_minutes),
+        authors=authors,
+        source=SourceRef(id=row.source_id, name=row.source_name, domain=row.source_domain),
+        language=row.language,
+        word_count=row.word_count,
+        excerpt=row.excerpt,
+    )
 
 
-def authors_of(session: Session, article_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    found: dict[int, list[dict[str, Any]]] = {id_: [] for id_ in article_ids}
+def article_record(row: Row[Any], authors: list[AuthorRef], kind: type[R]) -> R:
+    """An article's every field but paragraphs, from a row of record_columns()."""
+    return kind(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        published_at=local_time(row.published_at, row.published_offset_minutes),
+        authors=authors,
+        source=SourceRef(id=row.source_id, name=row.source_name, domain=row.source_domain),
+        language=row.language,
+        word_count=row.word_count,
+        excerpt=row.excerpt,
+        body=row.body,
+        photo_credit=row.photo_credit,
+        ingested_at=row.ingested_at,
+        updated_at=row.updated_at,
+    )
+
+
+def authors_of(session: Session, article_ids: Sequence[int]) -> dict[int, list[AuthorRef]]:
+    """Each article's byline, in order."""
+    found: dict[int, list[AuthorRef]] = {id_: [] for id_ in article_ids}
     if article_ids:
         rows = session.connection().execute(
             select(ArticleAuthor.article_id, Author.id, Author.name)
@@ -235,106 +268,66 @@ def authors_of(session: Session, article_ids: list[int]) -> dict[int, list[dict[
             .order_by(ArticleAuthor.article_id, ArticleAuthor.position)
         )
         for article_id, author_id, name in rows:
-            found[article_id].append({"id": author_id, "name": name})
+            found[article_id].append(AuthorRef(id=author_id, name=name))
     return found
 
 
-def seek(
-    stmt: Select[*tuple[Any, ...]],
-    sort: str,
-    first: SQLColumnExpression[Any],
-    second: SQLColumnExpression[int],
-    after: tuple[Any, ...] | None,
-) -> Select[*tuple[Any, ...]]:
-    """stmt in sort order by the key (first, second), starting after the keyset `after`."""
-    descending = SORTS[sort]
-    if after is not None:
-        key_type = Double() if sort == "relevance" else UTCDateTime()
-        key = tuple_(first, second)
-        bound = tuple_(literal(after[0], key_type), literal(after[1], Integer()))
-        stmt = stmt.where(key < bound if descending else key > bound)
-    order = (first.desc(), second.desc()) if descending else (first.asc(), second.asc())
-    return stmt.order_by(*order)
-
-
-@dataclass
-class ArticleSlice:
-    items: list[dict[str, Any]]
-    total: int
-    next_key: list[Any] | None  # sort key of the last item, when there is a next page
-
-
 def list_articles(
-    session: Session,
-    filters: ArticleFilters,
-    *,
-    sort: str = "-published_at",
-    limit: int = 20,
-    after: tuple[Any, ...] | None = None,
-    offset: int = 0,
-) -> ArticleSlice:
-    """One page of articles matching filters, in sort order, after a keyset or an offset.
+    session: Session, filters: ArticleFilters, pager: Pager, totals: CountCache | None = None
+) -> Slice[ArticleListItem]:
+    """One page of the articles matching filters, in the pager's order and position.
 
-    With a search, items carry a highlight and sort may be "relevance".
+    With a search, items carry a highlight, and the order may be relevance. totals
+    keeps counts under the data version (None: count every time).
     """
-    listing = plan_listing(session, filters, ranked=sort == "relevance")
+    listing = plan_listing(session, filters, ranked=pager.order.needs_search)
     if listing is None:
-        return ArticleSlice(items=[], total=0, next_key=None)
+        return Slice(items=[], total=0, next_key=None)
     # Core execution: these are plain rows, and the ORM's per-statement work shows in latency.
     connection = session.connection()
     total = listing.known_total
     if total is None:
         count = listing.select_from(select(func.count()).select_from(Article))
-        total = counts.get(session, filters.key(), lambda: connection.scalar(count) or 0)
-
-    first, second = listing.sort_key(sort)
-    stmt = listing.select_from(listing_columns().add_columns(first.label("sort_value")))
+        total = (
+            totals.get(session, filters.key(), lambda: connection.scalar(count) or 0)
+            if totals is not None
+            else connection.scalar(count) or 0
+        )
+    columns = listing_columns()
     if filters.search is not None:
-        stmt = stmt.add_columns(Article.body)
-    stmt = seek(stmt, sort, first, second, after)
-    rows = connection.execute(stmt.offset(offset).limit(limit + 1)).all()
-    has_next = len(rows) > limit
-    rows = rows[:limit]
+        columns = columns.add_columns(Article.body)
+    rows, next_key = pager.split(connection.execute(listing.select(columns, pager)).all())
     authors = authors_of(session, [row.id for row in rows])
-    items = [article_item(row, authors[row.id]) for row in rows]
+    items = [list_item(row, authors[row.id]) for row in rows]
     if filters.search is not None:
         wanted = filters.search.positive_terms
         for item, row in zip(items, rows, strict=True):
-            item["highlight"] = {
-                "title": highlight_title(row.title, wanted),
-                "snippet": highlight_snippet(row.body, wanted),
-            }
-    next_key = None
-    if has_next and rows:
-        last = rows[-1]
-        value = last.sort_value
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).isoformat()
-        next_key = [value, last.id]
-    return ArticleSlice(items=items, total=total or 0, next_key=next_key)
+            item.highlight = Highlight(
+                title=highlight_title(row.title, wanted),
+                snippet=highlight_snippet(row.body, wanted),
+            )
+    return Slice(items=items, total=total, next_key=next_key)
 
 
-def full_columns() -> Select[*tuple[Any, ...]]:
-    """listing_columns() and the rest of the article (what full_article() reads)."""
-    return listing_columns().add_columns(
-        Article.body, Article.photo_credit, Article.ingested_at, Article.updated_at
-    )
+def article_records(
+    session: Session, filters: ArticleFilters, pager: Pager
+) -> Slice[ArticleRecord]:
+    """Whole articles (every field but paragraphs) in the pager's order, a page at a time,
+    without a total: what exports and feeds read (app.queries.export)."""
+    listing = plan_listing(session, filters, ranked=pager.order.needs_search)
+    if listing is None:
+        return Slice(items=[], total=None, next_key=None)
+    connection = session.connection()
+    rows, next_key = pager.split(connection.execute(listing.select(record_columns(), pager)).all())
+    authors = authors_of(session, [row.id for row in rows])
+    items = [article_record(row, authors[row.id], ArticleRecord) for row in rows]
+    return Slice(items, None, next_key)
 
 
-def full_article(row: Any, authors: list[dict[str, Any]]) -> dict[str, Any]:
-    """An article's every field but `paragraphs`, from a row of full_columns()."""
-    return article_item(row, authors) | {
-        "body": row.body,
-        "photo_credit": row.photo_credit,
-        "ingested_at": row.ingested_at,
-        "updated_at": row.updated_at,
-    }
-
-
-def get_article(session: Session, article_id: int) -> dict[str, Any] | None:
-    row = session.execute(full_columns().where(Article.id == article_id)).one_or_none()
+def get_article(session: Session, article_id: int) -> schemas.Article | None:
+    row = session.execute(record_columns().where(Article.id == article_id)).one_or_none()
     if row is None:
         return None
-    article = full_article(row, authors_of(session, [article_id])[article_id])
-    article["paragraphs"] = row.body.split("\n\n") if row.body else []
+    article = article_record(row, authors_of(session, [article_id])[article_id], schemas.Article)
+    article.paragraphs = row.body.split("\n\n") if row.body else []
     return article

@@ -2,10 +2,13 @@
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, String, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.cache.counts import CountCache
 from app.models import Article, ArticleAuthor, Author, Source, name_key, source_named
+from app.pagination import Pager, Slice
+from app.schemas import AuthorStats
 
 
 def _escape_like(text: str) -> str:
@@ -19,7 +22,16 @@ def _with_count() -> Select[*tuple[Any, ...]]:
         .correlate(Author)
         .scalar_subquery()
     )
-    return select(Author.id, Author.name, Author.name_key, count.label("article_count"))
+    return select(Author.id, Author.name, count.label("article_count"))
+
+
+def _key_columns(pager: Pager) -> dict[str, ColumnElement[Any]]:
+    """The author columns the sort order's key names (app.pagination.SORTS)."""
+    return {part.column: getattr(Author, part.column) for part in pager.order.key}
+
+
+def _stats(row: Row[Any]) -> AuthorStats:
+    return AuthorStats(id=row.id, name=row.name, article_count=row.article_count)
 
 
 def author_conditions(q: str | None, sources: list[str]) -> list[ColumnElement[bool]]:
@@ -47,32 +59,27 @@ def author_conditions(q: str | None, sources: list[str]) -> list[ColumnElement[b
 
 def list_authors(
     session: Session,
+    pager: Pager,
     *,
     q: str | None = None,
     sources: list[str] | None = None,
-    limit: int = 20,
-    after: tuple[Any, ...] | None = None,
-    offset: int = 0,
-) -> tuple[list[dict[str, Any]], int, list[Any] | None]:
-    """(page of authors by name, total matching, key of the last item if more follow)."""
+    totals: CountCache | None = None,
+) -> Slice[AuthorStats]:
+    """A page of the authors matching q and sources, in the pager's order."""
     where = author_conditions(q, sources or [])
-    total = session.scalar(select(func.count()).select_from(Author).where(*where)) or 0
-    stmt = _with_count().where(*where)
-    if after is not None:
-        stmt = stmt.where(
-            tuple_(Author.name_key, Author.id)
-            > tuple_(literal(after[0], String()), literal(after[1], Integer()))
-        )
-    rows = session.execute(
-        stmt.order_by(Author.name_key, Author.id).offset(offset).limit(limit + 1)
-    ).all()
-    next_key = [rows[limit - 1].name_key, rows[limit - 1].id] if len(rows) > limit else None
-    items = [{"id": r.id, "name": r.name, "article_count": r.article_count} for r in rows[:limit]]
-    return items, total, next_key
+    count = select(func.count()).select_from(Author).where(*where)
+    key = ("authors", q and name_key(q), tuple(sorted(name_key(s) for s in sources or [])))
+    total = (
+        totals.get(session, key, lambda: session.scalar(count) or 0)
+        if totals is not None
+        else session.scalar(count) or 0
+    )
+    rows, next_key = pager.split(
+        session.execute(pager.select(_with_count().where(*where), _key_columns(pager))).all()
+    )
+    return Slice([_stats(row) for row in rows], total, next_key)
 
 
-def get_author(session: Session, author_id: int) -> dict[str, Any] | None:
+def get_author(session: Session, author_id: int) -> AuthorStats | None:
     row = session.execute(_with_count().where(Author.id == author_id)).one_or_none()
-    if row is None:
-        return None
-    return {"id": row.id, "name": row.name, "article_count": row.article_count}
+    return _stats(row) if row else None

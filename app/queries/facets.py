@@ -1,15 +1,22 @@
 """Facet counts over the filtered (and searched) articles, for sidebars and timelines."""
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Article, ArticleAuthor, Author, Source
 from app.queries.articles import ArticleFilters, plan_listing
-
-Interval = Literal["day", "week", "month", "year"]
+from app.schemas import (
+    AuthorCount,
+    Bucket,
+    Facets,
+    Histogram,
+    Interval,
+    LanguageCount,
+    SourceCount,
+)
 
 
 def _bucket(dialect: str, interval: Interval) -> ColumnElement[Any]:
@@ -35,22 +42,14 @@ def _as_instant(value: Any) -> datetime:
 
 def facets(
     session: Session, filters: ArticleFilters, *, facet_limit: int, interval: Interval
-) -> dict[str, Any]:
-    empty: dict[str, Any] = {
-        "total": 0,
-        "sources": [],
-        "authors": [],
-        "languages": [],
-        "published_at": {"interval": interval, "buckets": []},
-    }
+) -> Facets:
+    empty = Facets(0, [], [], [], Histogram(interval, []))
     listing = plan_listing(session, filters)
     if listing is None:
         return empty
 
     def counted(*columns: Any) -> Any:
-        return listing.select_from(
-            select(*columns, func.count().label("count")).select_from(Article)
-        )
+        return listing.select_from(select(*columns, func.count().label("n")).select_from(Article))
 
     total = session.scalar(counted()) or 0
     if total == 0:
@@ -79,15 +78,10 @@ def facets(
     ).all()
     bucket = _bucket(session.get_bind().dialect.name, interval).label("bucket")
     buckets = session.execute(counted(bucket).group_by(bucket).order_by(bucket)).all()
-    return {
-        "total": total,
-        "sources": [
-            {"id": r.id, "name": r.name, "domain": r.domain, "count": r.count} for r in sources
-        ],
-        "authors": [{"id": r.id, "name": r.name, "count": r.count} for r in authors],
-        "languages": [{"value": r.language, "count": r.count} for r in languages],
-        "published_at": {
-            "interval": interval,
-            "buckets": [{"start": _as_instant(r.bucket), "count": r.count} for r in buckets],
-        },
-    }
+    return Facets(
+        total=total,
+        sources=[SourceCount(r.id, r.name, r.domain, r.n) for r in sources],
+        authors=[AuthorCount(r.id, r.name, r.n) for r in authors],
+        languages=[LanguageCount(r.language, r.n) for r in languages],
+        published_at=Histogram(interval, [Bucket(_as_instant(r.bucket), r.n) for r in buckets]),
+    )

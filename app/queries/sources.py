@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Article, Source
+from app.schemas import SourceStats
 
 
 def _stats() -> Select[*tuple[Any, ...]]:
@@ -23,16 +24,23 @@ def _stats() -> Select[*tuple[Any, ...]]:
     )
 
 
-def _as_dict(row: Any) -> dict[str, Any]:
-    return dict(row._mapping)
+def _source(row: Row[Any]) -> SourceStats:
+    return SourceStats(
+        id=row.id,
+        name=row.name,
+        domain=row.domain,
+        article_count=row.article_count,
+        first_published_at=row.first_published_at,
+        last_published_at=row.last_published_at,
+    )
 
 
-def list_sources(session: Session) -> list[dict[str, Any]]:
+def list_sources(session: Session) -> list[SourceStats]:
     """Every source, most articles first (then by name)."""
     stmt = _stats().order_by(func.count(Article.id).desc(), Source.name, Source.id)
-    return [_as_dict(row) for row in session.execute(stmt)]
+    return [_source(row) for row in session.execute(stmt)]
 
 
-def get_source(session: Session, source_id: int) -> dict[str, Any] | None:
+def get_source(session: Session, source_id: int) -> SourceStats | None:
     row = session.execute(_stats().where(Source.id == source_id)).one_or_none()
-    return _as_dict(row) if row else None
+    return _source(row) if row else None

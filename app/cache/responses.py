@@ -1,0 +1,157 @@
+"""Responses of the read endpoints, cached under the data version.
+
+A response cached for (data version, URL) is exactly what its endpoint would compute
+again: the version moves with every change to any table the API reads, in the same
+transaction (app.cache.version), so an entry is never stale, only unused once the
+version moves, and evicted by the byte budget. The same pair makes the ETag, so clients
+revalidate with If-None-Match and get 304 without a body.
+
+Two ways in: `respond()` on the route's path (a miss computes the response in the same
+snapshot its version was read in), and `CachedResponses`, which answers hits before
+routing, on the event loop, with no session at all.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request, Response
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.api.version import VersionReader
+from app.cache.conditional import etag_matches, make_etag
+from app.cache.lru import LRU
+from app.cache.version import data_version
+from app.schemas import to_json
+
+JSON = "application/json"
+# An entry above this share of the budget is served but not kept: one huge answer must
+# not flush hundreds of ordinary ones.
+MAX_ENTRY_SHARE = 0.05
+ENTRY_OVERHEAD = 400  # bytes of the entry's objects beyond its body, URL and headers
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an endpoint builds: a schema dataclass sent as JSON, or bytes of media_type."""
+
+    body: object
+    headers: Mapping[str, str] = field(default_factory=dict)
+    media_type: str = JSON
+    include: Any = None  # only these fields (pydantic's include form), for `fields=`
+
+    def encode(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        return to_json(self.body, self.include)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    body: bytes
+    headers: dict[str, str]  # Content-Type and ETag among them
+
+
+def _cost(key: tuple[int, str], entry: Entry) -> int:
+    headers = sum(len(k) + len(v) for k, v in entry.headers.items())
+    return len(entry.body) + len(key[1]) + headers + ENTRY_OVERHEAD
+
+
+class ResponseCache:
+    def __init__(self, budget_bytes: int, max_age: int = 0) -> None:
+        self._lru: LRU[tuple[int, str], Entry] = LRU(
+            budget_bytes, _cost, int(budget_bytes * MAX_ENTRY_SHARE)
+        )
+        # no-cache: clients may keep a response but revalidate it (ETag) before each use.
+        self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "no-cache"
+
+    @property
+    def used_bytes(self) -> int:
+        return self._lru.used
+
+    def get(self, version: int, url: str) -> Entry | None:
+        return self._lru.get((version, url))
+
+    def respond(self, request: Request, session: Session, build: Callable[[], Answer]) -> Response:
+        """The endpoint's answer, from the cache or from build(), with its ETag; or 304."""
+        version = data_version(session)
+        if version is None:  # no state row: nothing to name this response by
+            answer = build()
+            return self.response(Entry(answer.encode(), _headers(answer)))
+        url = cache_url(request.scope)
+        etag = make_etag(version, url)
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            return self.not_modified(etag)
+        entry = self.get(version, url)
+        if entry is None:
+            answer = build()
+            entry = Entry(answer.encode(), {**_headers(answer), "ETag": etag})
+            self._lru.put((version, url), entry)
+        return self.response(entry)
+
+    def response(self, entry: Entry) -> Response:
+        headers = {**entry.headers, "Cache-Control": self.cache_control}
+        return Response(entry.body, headers=headers)
+
+    def not_modified(self, etag: str) -> Response:
+        return Response(
+            status_code=304, headers={"ETag": etag, "Cache-Control": self.cache_control}
+        )
+
+
+def _headers(answer: Answer) -> dict[str, str]:
+    return {**answer.headers, "Content-Type": answer.media_type}
+
+
+def cache_url(scope: Scope) -> str:
+    """The key of a request's response: its path and query string exactly as sent, and
+    the scheme and Host it came by (the Link header is an absolute URL built from them)."""
+    host = next((value for name, value in scope["headers"] if name == b"host"), b"")
+    query = scope["query_string"]
+    return f"{scope['scheme']}://{host.decode('latin-1')}{scope['path']}?{query.decode('latin-1')}"
+
+
+class CachedResponses:
+    """Answer API GETs from the response cache before routing, on the event loop.
+
+    A hit costs a version read (app.databases' reader) and a dict lookup: no threadpool
+    hop, no parameter parsing, no session. Entries only exist for URLs that an endpoint
+    answered 200 under the same data version, so what this sends is what the endpoint
+    would send. If-None-Match with the current ETag is a 304 here too. Anything else (a
+    miss, a database fault) goes on to the app.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str = "/api/") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"].startswith(self.prefix)
+            and (response := await _hit(scope))
+        ):
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _hit(scope: Scope) -> Response | None:
+    state = scope["app"].state
+    reader: VersionReader | None = getattr(state, "versions", None)
+    version = await reader.read() if reader else None
+    if version is None:
+        return None
+    url = cache_url(scope)
+    responses: ResponseCache = state.responses
+    if_none_match = next(
+        (value.decode("latin-1") for name, value in scope["headers"] if name == b"if-none-match"),
+        None,
+    )
+    etag = make_etag(version, url)
+    if etag_matches(if_none_match, etag):
+        return responses.not_modified(etag)
+    entry = responses.get(version, url)
+    return responses.response(entry) if entry else None

@@ -76,7 +76,7 @@ SORTS: tuple[SortOrder, ...] = (
         "-published_at",
         _key(("published_at", datetime), ("id", int)),
         descending=True,
-        description="newest first (the default without `q`)",
+        description="newest first, the default without `q`",
     ),
     SortOrder(
         "articles",
@@ -90,7 +90,7 @@ SORTS: tuple[SortOrder, ...] = (
         "relevance",
         _key(("score", float), ("id", int)),
         descending=True,
-        description="best match first (the default with `q`, and only with `q`)",
+        description="best match first, the default with `q` (and only with `q`)",
         needs_search=True,
     ),
     SortOrder(
@@ -110,7 +110,7 @@ def sorts_of(list_name: str) -> dict[str, SortOrder]:
 
 def sort_description(list_name: str) -> str:
     """The `sort` parameter's description for the OpenAPI document."""
-    orders = ", ".join(f"`{o.name}` ({o.description})" for o in sorts_of(list_name).values())
+    orders = "; ".join(f"`{o.name}`: {o.description}" for o in sorts_of(list_name).values())
     return f"{orders}. Ties are broken by id, so the order is total."
 
 

@@ -11,7 +11,9 @@ PostgreSQL; serve the API with uvicorn (no reload, no access log) and load it wi
 copy the same articles into a Datasette database with sqlite-utils (timing that load too);
 serve it immutable and load the equivalent JSON queries; write a markdown report.
 
-Everything listens on and targets 127.0.0.1 only; every server started is stopped.
+Everything listens on and targets 127.0.0.1 only; every server started is stopped. The
+plumbing (servers, memory sampling, wrk, corpora, databases, the timed ingest) is
+scripts/benchkit.py's; this file holds the queries, the Datasette side and the report.
 """
 
 import argparse

@@ -13,7 +13,8 @@ server's VmRSS is sampled every 0.1 s from /proc/<pid>/status; the report gives 
 the first byte, the duration, the size, and the server's resident memory before and at
 its peak. Writes the figures, the command, the date and the machine to --out.
 
-Everything listens on and targets 127.0.0.1 only; every server started is stopped.
+Everything listens on and targets 127.0.0.1 only; every server started is stopped. The
+plumbing (servers, memory sampling, corpora, databases, the ingest) is scripts/benchkit.py's.
 """
 
 import argparse

@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 FUZZ_EXAMPLES ?= 3000
 
-.PHONY: run test lint format install ingest migrate clean fuzz
+.PHONY: run test lint format install ingest migrate clean fuzz docs
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: lint
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=fuzz-report.json $(BIN)/pytest -q tests/test_fuzz_api.py
 	cat fuzz-report.json
+
+## The README's settings table, printed from app/config.py Settings (tests/test_docs.py
+## fails when the README's differs): paste it over the README's.
+docs: $(STAMP)
+	$(BIN)/python scripts/settings_table.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check app scripts migrations tests

@@ -11,55 +11,33 @@ PostgreSQL; serve the API with uvicorn (no reload, no access log) and load it wi
 copy the same articles into a Datasette database with sqlite-utils (timing that load too);
 serve it immutable and load the equivalent JSON queries; write a markdown report.
 
-Everything listens on and targets 127.0.0.1 only; every server started is stopped.
+Everything listens on and targets 127.0.0.1 only; every server started is stopped. The
+plumbing (servers, memory sampling, wrk, corpora, databases, the timed ingest) is
+scripts/benchkit.py's; this file holds the queries, the Datasette side and the report.
 """
 
 import argparse
 import calendar
 import json
-import os
-import platform
-import re
 import shlex
-import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import tarfile
-import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+import benchkit as kit  # before httpx: it reruns this script under the project's venv
+import httpx
 
-try:
-    import httpx
-except ImportError:  # started with another interpreter: rerun under the project's venv
-    if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
-        os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # noqa: S606
-    raise
-
-BENCH_DATA = ROOT / "bench-data"
-BENCH_VENV = ROOT / ".venv-bench"
-HOST = "127.0.0.1"
-API_PORT = 8765
+BENCH_VENV = kit.ROOT / ".venv-bench"
+API_PORT = 8765  # preferred: the report's URLs stay the same while they are free
 DATASETTE_PORT = 8766
-PG_ADMIN_URL = f"postgresql://postgres@{HOST}:5432/postgres"
-PG_DB = "news_bench"
-PG_URL = f"postgresql://postgres@{HOST}:5432/{PG_DB}"
+POSTGRES = kit.PostgresDatabase("news_bench")
 DEEP_PAGES = 1000
 ANALYSIS_MARKER = "<!-- analysis: kept when bench.py rewrites the figures above -->"
-SUMMARY_RE = re.compile(
-    r"files read: (\d+), inserted: (\d+), updated: (\d+), unchanged: (\d+), rejected: (\d+)"
-)
 DATASETTE_COLUMNS = (
     "&".join(f"_col={c}" for c in ("id", "title", "published_at", "source_name"))
     + "&_size=20&_nocount=1&_nofacet=1&_nosuggest=1"
@@ -78,35 +56,7 @@ QUERIES: list[tuple[str, str]] = [
 ]
 
 
-def log(message: str) -> None:
-    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
 # --- results ---------------------------------------------------------------------------
-
-
-@dataclass
-class WrkResult:
-    requests_per_s: float | None = None
-    p50_ms: float | None = None
-    p99_ms: float | None = None
-    non_2xx: int = 0
-    socket_errors: str | None = None
-    error: str | None = None
-    rows: int | None = None  # rows in the warm-up answer (0 would make the timing moot)
-    total: int | None = None  # our API's `total` in the warm-up answer
-
-
-@dataclass
-class IngestResult:
-    backend: str
-    articles: int
-    seconds: float
-    peak_rss_mb: float
-    db_bytes: int
-    files_read: int | None = None
-    note: str = ""
-    peak_rss_sum_mb: float | None = None
 
 
 @dataclass
@@ -114,7 +64,7 @@ class ServerRun:
     """One server configuration: a result per query key, plus what it cost."""
 
     name: str
-    results: dict[str, WrkResult] = field(default_factory=dict)
+    results: dict[str, kit.WrkResult] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     peak_rss_mb: float | None = None
     error: str | None = None
@@ -122,173 +72,7 @@ class ServerRun:
     article_id: int | None = None
 
 
-# --- processes -------------------------------------------------------------------------
-
-
-def run_measured(
-    cmd: Sequence[str], env: dict[str, str] | None = None
-) -> tuple[int, float, float, float, str]:
-    """Run cmd to completion: (exit code, wall seconds, peak RSS MB of the largest process,
-    peak RSS MB summed over its process group, stdout).
-
-    The largest process's peak is the highest VmHWM (the kernel's own high-water mark of
-    a process's resident set) read from /proc every 0.2 s over the group; wait4's
-    ru_maxrss is no good here, as Linux carries into it the resident set of the image
-    that exec replaced (this script's, forked). The group's sum (the ingest's worker
-    processes included) is sampled at the same times; pages the workers share with their
-    parent count once per process, so it is an upper bound.
-    """
-    log("$ " + shlex.join(cmd))
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(  # noqa: S603
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True
-        )
-        peak_sum, peak_one = [0.0], [0.0]
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.wait(0.2):
-                peak_sum[0] = max(peak_sum[0], group_rss_mb(proc.pid))
-                peak_one[0] = max(peak_one[0], largest_hwm_mb(proc.pid))
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _pid, status, _usage = os.wait4(proc.pid, 0)
-        done.set()
-        sampler.join()
-        seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout_text, stderr_lines = out.read(), err.read().strip().splitlines()
-    if stderr_lines:
-        more = f" (last 5 of {len(stderr_lines)} lines)" if len(stderr_lines) > 5 else ""
-        log(f"stderr{more}:\n  " + "\n  ".join(stderr_lines[-5:]))
-    return proc.returncode, seconds, peak_one[0], peak_sum[0], stdout_text
-
-
-def check(
-    cmd: Sequence[str], timeout: float | None = None, env: dict[str, str] | None = None
-) -> str:
-    log("$ " + shlex.join(cmd))
-    done = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        cmd, check=True, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env
-    )
-    return done.stdout
-
-
-@contextmanager
-def server(
-    cmd: Sequence[str], env: dict[str, str], health_url: str, log_path: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server in its own process group, wait until health_url answers 200, stop it."""
-    log("$ " + shlex.join(cmd))
-    log_file = log_path.open("wb")
-    proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-        cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"server exited with {proc.returncode}: {log_path.read_text()[-2000:]}"
-                )
-            try:
-                if httpx.get(health_url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not healthy after 90 s: {health_url}")
-            time.sleep(0.25)
-        yield proc
-    finally:
-        stop_group(proc)
-        log_file.close()
-
-
-def stop_group(proc: "subprocess.Popen[bytes]") -> None:
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait)
-            # Workers may outlive the master briefly; give the group a moment.
-            for _ in range(50):
-                if not group_pids(proc.pid):
-                    return
-                time.sleep(0.1)
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def group_pids(pgid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the ")" that ends the command name: state ppid pgrp ...
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            pids.append(int(entry.name))
-    return pids
-
-
-def group_status_mb(pgid: int, field: str) -> list[float]:
-    """A /proc/<pid>/status memory field (VmHWM, VmRSS) of each live process of the group."""
-    values = []
-    for pid in group_pids(pgid):
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
-        if match:
-            values.append(int(match.group(1)) / 1024)
-    return values
-
-
-def group_peak_rss_mb(pgid: int) -> float:
-    """Sum of VmHWM (peak resident set) over every live process of the group."""
-    return sum(group_status_mb(pgid, "VmHWM"))
-
-
-def largest_hwm_mb(pgid: int) -> float:
-    """The highest VmHWM among the live processes of the group."""
-    return max(group_status_mb(pgid, "VmHWM"), default=0.0)
-
-
-def group_rss_mb(pgid: int) -> float:
-    """Sum of VmRSS (resident now) over every live process of the group."""
-    return sum(group_status_mb(pgid, "VmRSS"))
-
-
 # --- tools -----------------------------------------------------------------------------
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    log("wrk not found: installing it with apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        check(["apt-get", "install", "-y", "wrk"], timeout=600, env=env)
-    except subprocess.CalledProcessError:
-        check(["apt-get", "update"], timeout=600, env=env)
-        check(["apt-get", "install", "-y", "wrk"], timeout=600, env=env)
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("wrk is still not on PATH after apt-get install")
-    return found
 
 
 def ensure_bench_venv() -> None:
@@ -297,22 +81,10 @@ def ensure_bench_venv() -> None:
     if (bin_dir / "datasette").exists() and (bin_dir / "sqlite-utils").exists():
         return
     base = getattr(sys, "_base_executable", sys.executable)
-    check([base, "-m", "venv", str(BENCH_VENV)], timeout=300)
+    kit.check([base, "-m", "venv", str(BENCH_VENV)], timeout=300)
     pip = [str(bin_dir / "python"), "-m", "pip", "install", "--quiet"]
-    check([*pip, "--upgrade", "pip"], timeout=600)
-    check([*pip, "datasette<0.66", "sqlite-utils"], timeout=900)
-
-
-def tool_version(cmd: Sequence[str]) -> str:
-    """The first line a tool prints about its version (wrk prints it, then exits 1)."""
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            cmd, capture_output=True, text=True, timeout=60, check=False
-        )
-    except (subprocess.SubprocessError, OSError):
-        return "unknown"
-    lines = (done.stdout + done.stderr).strip().splitlines()
-    return lines[0].split(" Copyright")[0].strip() if lines else "unknown"
+    kit.check([*pip, "--upgrade", "pip"], timeout=600)
+    kit.check([*pip, "datasette<0.66", "sqlite-utils"], timeout=900)
 
 
 # --- corpus ----------------------------------------------------------------------------
@@ -322,151 +94,14 @@ def prepare_corpus(args: argparse.Namespace) -> tuple[Path, str]:
     """The folder to ingest and a description of it."""
     if args.corpus:
         given = Path(args.corpus).resolve()
-        if given.is_file() and given.name.endswith((".tar.xz", ".tar.gz", ".tar")):
-            stem = re.sub(r"\.tar(\.\w+)?$", "", given.name)
-            target = BENCH_DATA / stem
-            marker = target / ".unpacked"
-            if not marker.exists():
-                log(f"unpacking {given} into {target}")
-                shutil.rmtree(target, ignore_errors=True)
-                target.mkdir(parents=True)
-                with tarfile.open(given) as archive:
-                    archive.extractall(target, filter="data")
-                marker.touch()
-            return target, f"`{given.name}` (unpacked into `{target.relative_to(ROOT)}`)"
+        if kit.is_archive(given):
+            target = kit.unpacked_corpus(given)
+            return target, f"`{given.name}` (unpacked into `{target.relative_to(kit.ROOT)}`)"
         if not given.is_dir():
             raise SystemExit(f"--corpus: no such folder or archive: {given}")
         return given, f"folder `{given.name}`"
-    target = BENCH_DATA / f"corpus-{args.size}"
-    marker = target / ".complete"
-    if not marker.exists():
-        generator = ROOT / "scripts" / "generate_corpus.py"
-        if not generator.exists():
-            raise SystemExit(f"{generator} is missing: pass --corpus DIR instead")
-        shutil.rmtree(target, ignore_errors=True)
-        cmd = [str(VENV_PYTHON), str(generator), "--count", str(args.size)]
-        check([*cmd, "--out", str(target), "--seed", str(args.seed)], timeout=3600)
-        marker.touch()
+    target = kit.generated_corpus(args.size, args.seed)
     return target, f"generated: `scripts/generate_corpus.py --count {args.size} --seed {args.seed}`"
-
-
-def count_files(folder: Path) -> int:
-    # Not Path.rglob: Python 3.11's keeps every path it yields in a set, which grew this
-    # process by hundreds of MB at 1M files (and, through fork + exec, the ingest's
-    # wait4 maximum with it).
-    return sum(sum(1 for name in files if name.endswith(".txt")) for _, _, files in os.walk(folder))
-
-
-# --- ingest ----------------------------------------------------------------------------
-
-
-def ingest(backend: str, url: str, corpus: Path, db_size: "DbSize") -> IngestResult:
-    env = {**os.environ, "DATABASE_URL": url}
-    cmd = [str(VENV_PYTHON), "scripts/ingest.py", "--quiet", str(corpus)]
-    code, seconds, rss, rss_sum, out = run_measured(cmd, env=env)
-    match = SUMMARY_RE.search(out)
-    if not match:
-        raise RuntimeError(f"ingest into {backend} failed (exit {code}): {out[-2000:]}")
-    read, inserted, updated, unchanged, rejected = (int(g) for g in match.groups())
-    note = f"exit {code}: " if code else ""
-    if rejected or updated or unchanged:
-        note += f"{rejected} files rejected, {updated + unchanged} repeated URLs "
-        note += f"({updated} updated, {unchanged} unchanged)"
-    log(f"{backend}: {inserted} articles in {seconds:.1f} s ({inserted / seconds:.0f}/s)")
-    return IngestResult(backend, inserted, seconds, rss, db_size(), read, note, rss_sum)
-
-
-class DbSize:
-    def __call__(self) -> int:
-        raise NotImplementedError
-
-
-class SqliteSize(DbSize):
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __call__(self) -> int:
-        files = [self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
-        return sum(f.stat().st_size for f in files if f.exists())
-
-
-class PostgresSize(DbSize):
-    def __call__(self) -> int:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            row = conn.execute("SELECT pg_database_size(%s)", (PG_DB,)).fetchone()
-        return int(row[0]) if row else 0
-
-
-def reset_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def reset_postgres() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DB}")
-
-
-# --- wrk -------------------------------------------------------------------------------
-
-UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-
-
-def parse_duration_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
-    if not match:
-        raise ValueError(f"not a wrk duration: {text!r}")
-    return float(match.group(1)) * UNIT_MS[match.group(2)]
-
-
-def parse_wrk(output: str) -> WrkResult:
-    result = WrkResult()
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
-    result.requests_per_s = float(rps.group(1)) if rps else None
-    for pct, attr in (("50", "p50_ms"), ("99", "p99_ms")):
-        match = re.search(rf"^\s+{pct}(?:\.0+)?%\s+(\S+)", output, re.MULTILINE)
-        if match:
-            setattr(result, attr, parse_duration_ms(match.group(1)))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    result.non_2xx = int(non2xx.group(1)) if non2xx else 0
-    sockets = re.search(r"Socket errors: (.+)", output)
-    result.socket_errors = sockets.group(1).strip() if sockets else None
-    if result.requests_per_s is None:
-        result.error = "unparsed wrk output"
-    return result
-
-
-def run_wrk(wrk: str, url: str, args: argparse.Namespace) -> WrkResult:
-    if not url.startswith(f"http://{HOST}:"):
-        raise ValueError(f"refusing to load anything but {HOST}: {url}")
-    try:
-        warm = httpx.get(url, timeout=30)
-    except httpx.HTTPError as exc:
-        return WrkResult(error=f"warm-up failed: {exc.__class__.__name__}")
-    if warm.status_code != 200:
-        return WrkResult(error=f"HTTP {warm.status_code}")
-    body = warm.json()
-    rows = len(body["items"]) if isinstance(body, dict) and "items" in body else None
-    rows = len(body) if isinstance(body, list) else rows if rows is not None else 1
-    total = body.get("total") if isinstance(body, dict) else None
-    cmd = [wrk, "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--latency"]
-    cmd += ["--timeout", "10s", url]
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            cmd, capture_output=True, text=True, timeout=args.duration + 30, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return WrkResult(error="wrk timed out")
-    result = parse_wrk(done.stdout)
-    result.rows, result.total = rows, total
-    if done.returncode != 0 and result.error:
-        result.error = f"wrk exit {done.returncode}: {done.stderr.strip()[:100]}"
-    return result
 
 
 # --- our API ---------------------------------------------------------------------------
@@ -521,7 +156,7 @@ def our_urls(base: str, facts: Facts, run: ServerRun) -> int:
             url = f"{api}/articles?" + qs({"limit": 20, "cursor": cursor})
             cursor = client.get(url).raise_for_status().json()["next_cursor"]
             depth += 1
-        log(f"followed next_cursor to page {depth} in {time.perf_counter() - start:.1f} s")
+        kit.log(f"followed next_cursor to page {depth} in {time.perf_counter() - start:.1f} s")
     first, last = month_bounds(facts.month)
     urls = {
         "newest": f"{api}/articles?limit=20",
@@ -543,28 +178,24 @@ def bench_ours(
     db_url: str,
     workers: int,
     facts: Facts,
-    wrk: str,
-    args: argparse.Namespace,
+    wrk: kit.Wrk,
     settings: dict[str, str] | None = None,
 ) -> tuple[ServerRun, int]:
     run = ServerRun(name)
-    base = f"http://{HOST}:{API_PORT}"
-    cmd = [str(ROOT / ".venv" / "bin" / "uvicorn"), "app.main:app", "--host", HOST]
-    cmd += ["--port", str(API_PORT), "--workers", str(workers)]
-    cmd += ["--no-access-log", "--log-level", "warning"]
-    env = {**os.environ, "DATABASE_URL": db_url, **(settings or {})}
+    options = ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     depth = 0
-    log_path = BENCH_DATA / "logs" / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.log"
     try:
-        with server(cmd, env, f"{base}/api/v1/health", log_path) as proc:
-            depth = our_urls(base, facts, run)
+        with kit.serve_api(
+            db_url, *options, env=settings, port=API_PORT, log_path=kit.log_path(name)
+        ) as server:
+            depth = our_urls(server.base, facts, run)
             for key, label in QUERIES:
-                run.results[key] = run_wrk(wrk, run.urls[key], args)
-                log(f"{name}: {label}: {fmt_result(run.results[key])}")
-            run.peak_rss_mb = group_peak_rss_mb(proc.pid)
+                run.results[key] = wrk.measure(run.urls[key])
+                kit.log(f"{name}: {label}: {fmt_result(run.results[key])}")
+            run.peak_rss_mb = kit.group_peak_rss_mb(server.process.pid)
     except (RuntimeError, httpx.HTTPError) as exc:
         run.error = str(exc)[:300]
-        log(f"{name} failed: {run.error}")
+        kit.log(f"{name} failed: {run.error}")
     return run, depth
 
 
@@ -612,12 +243,13 @@ def export_jsonl(db: Path, articles_path: Path, authors_path: Path) -> int:
     return count
 
 
-def build_datasette_db(our_db: Path, target: Path) -> tuple[IngestResult, float]:
+def build_datasette_db(our_db: Path, target: Path) -> tuple[kit.IngestResult, float]:
     """Load the JSONL with sqlite-utils (timed: insert + FTS), then add indexes and authors."""
-    articles_jsonl = BENCH_DATA / "datasette-articles.jsonl"
-    authors_jsonl = BENCH_DATA / "datasette-authors.jsonl"
+    articles_jsonl = kit.BENCH_DATA / "datasette-articles.jsonl"
+    authors_jsonl = kit.BENCH_DATA / "datasette-authors.jsonl"
     count = export_jsonl(our_db, articles_jsonl, authors_jsonl)
-    reset_sqlite(target)
+    database = kit.SqliteDatabase(target)
+    database.reset()
     tool = str(BENCH_VENV / "bin" / "sqlite-utils")
     db = str(target)
     timed = [
@@ -626,11 +258,13 @@ def build_datasette_db(our_db: Path, target: Path) -> tuple[IngestResult, float]
     ]
     seconds, peak, peak_sum = 0.0, 0.0, 0.0
     for cmd in timed:
-        code, took, rss, rss_sum, _ = run_measured(cmd)
-        if code != 0:
-            raise RuntimeError(f"{shlex.join(cmd)} exited {code}")
-        seconds, peak, peak_sum = seconds + took, max(peak, rss), max(peak_sum, rss_sum)
-    size = SqliteSize(target)()
+        measured = kit.run_measured(cmd)
+        if measured.exit_code != 0:
+            raise RuntimeError(f"{shlex.join(cmd)} exited {measured.exit_code}")
+        seconds += measured.seconds
+        peak = max(peak, measured.peak_rss_mb)
+        peak_sum = max(peak_sum, measured.peak_rss_sum_mb)
+    size = database.size_bytes()
     extra_start = time.perf_counter()
     extra = [
         [tool, "create-index", db, "articles", "published_at"],
@@ -640,9 +274,9 @@ def build_datasette_db(our_db: Path, target: Path) -> tuple[IngestResult, float]
         [tool, "analyze", db],
     ]
     for cmd in extra:
-        check(cmd, timeout=3600)
+        kit.check(cmd, timeout=3600)
     extra_seconds = time.perf_counter() - extra_start
-    result = IngestResult(
+    result = kit.IngestResult(
         "sqlite-utils → Datasette (JSONL, insert + FTS5)",
         count,
         seconds,
@@ -651,7 +285,7 @@ def build_datasette_db(our_db: Path, target: Path) -> tuple[IngestResult, float]
         note="from pre-parsed JSONL exported from our database",
         peak_rss_sum_mb=peak_sum,
     )
-    log(f"sqlite-utils: {count} articles in {seconds:.1f} s; indexes {extra_seconds:.1f} s")
+    kit.log(f"sqlite-utils: {count} articles in {seconds:.1f} s; indexes {extra_seconds:.1f} s")
     return result, extra_seconds
 
 
@@ -702,50 +336,45 @@ def datasette_deep_url(base: str, pages: int) -> tuple[str | None, int]:
 
 
 def bench_datasette(
-    db: Path,
-    facts: Facts,
-    top_source: str,
-    article_id: int,
-    deep_pages: int,
-    wrk: str,
-    args: argparse.Namespace,
+    db: Path, facts: Facts, top_source: str, article_id: int, deep_pages: int, wrk: kit.Wrk
 ) -> tuple[ServerRun, int]:
     run = ServerRun("Datasette")
-    base = f"http://{HOST}:{DATASETTE_PORT}"
-    cmd = [str(BENCH_VENV / "bin" / "datasette"), "serve", "-i", str(db), "-h", HOST]
-    cmd += ["-p", str(DATASETTE_PORT), "--setting", "default_page_size", "20"]
+    port = kit.free_port(DATASETTE_PORT)
+    base = f"http://{kit.HOST}:{port}"
+    cmd = [str(BENCH_VENV / "bin" / "datasette"), "serve", "-i", str(db), "-h", kit.HOST]
+    cmd += ["-p", str(port), "--setting", "default_page_size", "20"]
     cmd += ["--setting", "sql_time_limit_ms", "5000", "--setting", "num_sql_threads", "3"]
     depth = 0
     try:
         health = f"{base}/-/versions.json"
-        with server(cmd, dict(os.environ), health, BENCH_DATA / "logs" / "datasette.log") as proc:
+        with kit.serve(cmd, health, log_path=kit.log_path("datasette")) as proc:
             run.urls = datasette_urls(base, facts, top_source, article_id)
             deep, depth = datasette_deep_url(base, deep_pages)
             if deep:
                 run.urls["deep"] = deep
             for key, label in QUERIES:
                 if key not in run.urls:
-                    run.results[key] = WrkResult(error="n/a")
+                    run.results[key] = kit.WrkResult(error="n/a")
                     continue
-                run.results[key] = run_wrk(wrk, run.urls[key], args)
-                log(f"Datasette: {label}: {fmt_result(run.results[key])}")
-            run.peak_rss_mb = group_peak_rss_mb(proc.pid)
+                run.results[key] = wrk.measure(run.urls[key])
+                kit.log(f"Datasette: {label}: {fmt_result(run.results[key])}")
+            run.peak_rss_mb = kit.group_peak_rss_mb(proc.pid)
     except (RuntimeError, httpx.HTTPError) as exc:
         run.error = str(exc)[:300]
-        log(f"Datasette failed: {run.error}")
+        kit.log(f"Datasette failed: {run.error}")
     return run, depth
 
 
 # --- report ----------------------------------------------------------------------------
 
 
-def fmt_result(result: WrkResult) -> str:
+def fmt_result(result: kit.WrkResult) -> str:
     if result.error:
         return f"error: {result.error}"
     return f"{fmt_rps(result)} req/s, p50 {fmt_ms(result.p50_ms)}, p99 {fmt_ms(result.p99_ms)}"
 
 
-def fmt_rps(result: WrkResult | None) -> str:
+def fmt_rps(result: kit.WrkResult | None) -> str:
     if result is None:
         return "—"
     if result.error:
@@ -779,7 +408,7 @@ def query_table(runs: list[ServerRun], ours_main: ServerRun | None) -> str:
         for run in runs:
             result = run.results.get(key)
             if result is None and run.error:
-                result = WrkResult(error="server failed")
+                result = kit.WrkResult(error="server failed")
             cells.append(fmt_rps(result))
             ok = result is not None and not result.error
             if run is ours_main:
@@ -792,7 +421,7 @@ def query_table(runs: list[ServerRun], ours_main: ServerRun | None) -> str:
     return "\n".join(lines)
 
 
-def ratio(ours: WrkResult | None, peer: WrkResult | None) -> str:
+def ratio(ours: kit.WrkResult | None, peer: kit.WrkResult | None) -> str:
     if not (ours and peer and ours.requests_per_s and peer.requests_per_s):
         return "—"
     if ours.error or peer.error:
@@ -800,7 +429,7 @@ def ratio(ours: WrkResult | None, peer: WrkResult | None) -> str:
     return f"{ours.requests_per_s / peer.requests_per_s:.2f}×"
 
 
-def ingest_table(results: list[IngestResult]) -> str:
+def ingest_table(results: list[kit.IngestResult]) -> str:
     lines = [
         "| backend | articles | seconds | articles/s | peak RSS | peak RSS, all processes "
         "| size on disk | per article |",
@@ -817,29 +446,13 @@ def ingest_table(results: list[IngestResult]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> list[str]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
-    uname = f"{platform.system()} {platform.release()} {platform.machine()}"
-    return [
-        f"- OS: `{uname}`",
-        f"- CPU: {cpu}, {os.cpu_count()} logical CPUs (`nproc`)",
-        f"- RAM: {mem_kb / 2**20:.1f} GiB",
-        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}",
-    ]
-
-
 def write_report(
     path: Path,
     argv: Sequence[str],
     corpus_desc: str,
     files: int,
     facts: Facts,
-    ingests: list[IngestResult],
+    ingests: list[kit.IngestResult],
     runs: list[ServerRun],
     ours_main: ServerRun | None,
     notes: list[str],
@@ -863,7 +476,7 @@ def write_report(
         "",
         "## Machine",
         "",
-        *machine(),
+        *kit.machine(),
         *[f"- {name}: {version}" for name, version in versions.items()],
         "",
         "Servers and the load generator share the machine, so each figure includes wrk's "
@@ -966,29 +579,30 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    BENCH_DATA.mkdir(exist_ok=True)
-    (BENCH_DATA / "logs").mkdir(exist_ok=True)
-    wrk = ensure_wrk()
+    kit.BENCH_DATA.mkdir(exist_ok=True)
+    wrk = kit.Wrk(kit.ensure_wrk(), args.connections, args.duration)
     if not args.skip_datasette:
         ensure_bench_venv()
-    versions = {"wrk": tool_version([wrk, "--version"])}
+    versions = {"wrk": wrk.version()}
     if not args.skip_datasette:
-        versions["Datasette"] = tool_version([str(BENCH_VENV / "bin" / "datasette"), "--version"])
-        versions["sqlite-utils"] = tool_version(
+        versions["Datasette"] = kit.tool_version(
+            [str(BENCH_VENV / "bin" / "datasette"), "--version"]
+        )
+        versions["sqlite-utils"] = kit.tool_version(
             [str(BENCH_VENV / "bin" / "sqlite-utils"), "--version"]
         )
     corpus, corpus_desc = prepare_corpus(args)
-    files = count_files(corpus)
-    log(f"corpus: {corpus} ({files} files)")
+    files = kit.count_files(corpus)
+    kit.log(f"corpus: {corpus} ({files} files)")
 
     notes: list[str] = []
-    sqlite_db = BENCH_DATA / "bench.db"
-    sqlite_url = f"sqlite:///{sqlite_db}"
-    reset_sqlite(sqlite_db)
-    ingests = [ingest("ours, SQLite", sqlite_url, corpus, SqliteSize(sqlite_db))]
+    sqlite = kit.SqliteDatabase(kit.BENCH_DATA / "bench.db")
+    sqlite_db, sqlite_url = sqlite.path, sqlite.url
+    sqlite.reset()
+    ingests = [kit.ingest("ours, SQLite", sqlite, corpus)]
     if not args.skip_postgres:
-        reset_postgres()
-        ingests.append(ingest("ours, PostgreSQL", PG_URL, corpus, PostgresSize()))
+        POSTGRES.reset()
+        ingests.append(kit.ingest("ours, PostgreSQL", POSTGRES, corpus))
     facts = corpus_facts(sqlite_db, args.word)
 
     runs: list[ServerRun] = []
@@ -996,12 +610,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     deep_depth = 0
     for workers in args.worker_counts:
         label = f"ours SQLite {workers} worker{'s' if workers > 1 else ''}"
-        run, depth = bench_ours(label, sqlite_url, workers, facts, wrk, args)
+        run, depth = bench_ours(label, sqlite_url, workers, facts, wrk)
         runs.append(run)
         if ours_main is None or (workers == 1 and ours_main is not run):
             ours_main, deep_depth = run, depth
     if not args.skip_postgres:
-        run, _ = bench_ours("ours PostgreSQL 1 worker", PG_URL, 1, facts, wrk, args)
+        run, _ = bench_ours("ours PostgreSQL 1 worker", POSTGRES.url, 1, facts, wrk)
         runs.append(run)
     if not args.skip_uncached:
         # Every request computed afresh: what a first visit to each URL costs.
@@ -1011,7 +625,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             1,
             facts,
             wrk,
-            args,
             {"RESPONSE_CACHE_BYTES": "0"},
         )
         runs.append(run)
@@ -1027,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             notes.append(f"The corpus has only {deep_depth:,} pages of 20: that is the deep page.")
 
     if not args.skip_datasette:
-        datasette_db = BENCH_DATA / "datasette.db"
+        datasette_db = kit.BENCH_DATA / "datasette.db"
         load, extra_seconds = build_datasette_db(sqlite_db, datasette_db)
         ingests.append(load)
         notes.append(
@@ -1039,7 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit("no run of our API got far enough to pick a source and an article")
         top_source, article_id = done[0].top_source or "", done[0].article_id or 0
         run, depth = bench_datasette(
-            datasette_db, facts, top_source, article_id, deep_depth or 1, wrk, args
+            datasette_db, facts, top_source, article_id, deep_depth or 1, wrk
         )
         notes.append(
             f"Datasette's search for «{facts.word}» matches "
@@ -1066,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if found and found.total is not None:
         notes.append(f"Our search for «{facts.word}» matches {found.total:,} articles.")
 
-    out = (ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
+    out = (kit.ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
     table = write_report(
         out, argv, corpus_desc, files, facts, ingests, runs, ours_main, notes, versions, args
     )
@@ -1075,7 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table)
     if notes:
         print("\n" + "\n".join(f"- {note}" for note in notes))
-    log(f"wrote {out}")
+    kit.log(f"wrote {out}")
     return 0
 
 

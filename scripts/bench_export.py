@@ -13,46 +13,24 @@ server's VmRSS is sampled every 0.1 s from /proc/<pid>/status; the report gives 
 the first byte, the duration, the size, and the server's resident memory before and at
 its peak. Writes the figures, the command, the date and the machine to --out.
 
-Everything listens on and targets 127.0.0.1 only; every server started is stopped.
+Everything listens on and targets 127.0.0.1 only; every server started is stopped. The
+plumbing (servers, memory sampling, corpora, databases, the ingest) is scripts/benchkit.py's.
 """
 
 import argparse
-import os
-import re
 import shlex
-import signal
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+import benchkit as kit  # before httpx: it reruns this script under the project's venv
+import httpx
 
-try:
-    import httpx
-except ImportError:  # started with another interpreter: rerun under the project's venv
-    if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
-        os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # noqa: S606
-    raise
-
-from bench import machine  # noqa: E402 - after the venv check above; same folder
-
-BENCH_DATA = ROOT / "bench-data"
-HOST = "127.0.0.1"
-PORT = 8767
-PG_ADMIN_URL = f"postgresql://postgres@{HOST}:5432/postgres"
-PG_DB = "news_export_bench"
+POSTGRES = kit.PostgresDatabase("news_export_bench")
+PORT = 8767  # preferred, when free
 SAMPLE_SECONDS = 0.1
-
-
-def log(message: str) -> None:
-    print(f"[bench_export] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -68,109 +46,49 @@ class Download:
     rss_peak_mb: float
 
 
-def rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(match.group(1)) / 1024 if match else 0.0
-
-
 def prepare_corpus(count: int, seed: int) -> Path:
-    target = BENCH_DATA / f"corpus-export-{count}"
-    marker = target / ".complete"
-    if not marker.exists():
-        cmd = [str(VENV_PYTHON), "scripts/generate_corpus.py", "--count", str(count)]
-        cmd += ["--out", str(target), "--seed", str(seed)]
-        cmd += ["--malformed-rate", "0", "--duplicate-rate", "0"]
-        log("$ " + shlex.join(cmd))
-        subprocess.run(cmd, cwd=ROOT, check=True)  # noqa: S603 - fixed argv
-        marker.touch()
-    return target
+    options = ["--malformed-rate", "0", "--duplicate-rate", "0"]
+    return kit.generated_corpus(count, seed, name=f"corpus-export-{count}", options=options)
 
 
-def ingest(url: str, corpus: Path) -> None:
-    cmd = [str(VENV_PYTHON), "scripts/ingest.py", "--quiet", str(corpus)]
-    log(f"$ DATABASE_URL={url} " + shlex.join(cmd))
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True)  # noqa: S603 - fixed argv
+def ingest(backend: str, database: kit.Database, corpus: Path) -> None:
+    result = kit.ingest(backend, database, corpus)
+    if result.exit_code != 0:
+        raise RuntimeError(f"ingest into {backend} exited {result.exit_code}: {result.note}")
 
 
-def postgres_url() -> str | None:
+def postgres() -> kit.PostgresDatabase | None:
+    """The benchmark's PostgreSQL database, made empty; None when PostgreSQL is down."""
     try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_DB}")
+        POSTGRES.reset()
     except Exception as exc:
-        log(f"PostgreSQL skipped: {exc}")
+        kit.log(f"PostgreSQL skipped: {exc}")
         return None
-    return f"postgresql://postgres@{HOST}:5432/{PG_DB}"
-
-
-@contextmanager
-def serve(url: str) -> Iterator[subprocess.Popen[bytes]]:
-    cmd = [str(ROOT / ".venv" / "bin" / "uvicorn"), "app.main:app"]
-    cmd += ["--host", HOST, "--port", str(PORT), "--no-access-log"]
-    log("$ " + shlex.join(cmd))
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {proc.returncode}")
-            try:
-                if httpx.get(f"http://{HOST}:{PORT}/api/v1/health", timeout=2).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not become healthy in 60 s")
-            time.sleep(0.2)
-        yield proc
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    return POSTGRES
 
 
 def download(
     client: httpx.Client, pid: int, backend: str, fmt: str, label: str, params: dict[str, str]
 ) -> Download:
-    samples: list[float] = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            samples.append(rss_mb(pid))
-            done.wait(SAMPLE_SECONDS)
-
-    before = rss_mb(pid)
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     size = lines = 0
     ttfb = None
-    started = time.perf_counter()
-    try:
-        with client.stream("GET", "/api/v1/articles/export", params={**params, "format": fmt}) as r:
-            r.raise_for_status()
-            for piece in r.iter_raw():
-                if ttfb is None:
-                    ttfb = time.perf_counter() - started
-                size += len(piece)
-                lines += piece.count(b"\n")
-    finally:
-        seconds = time.perf_counter() - started
-        done.set()
-        sampler.join()
-    samples.append(rss_mb(pid))
+    with kit.Sampler(lambda: kit.rss_mb(pid), every=SAMPLE_SECONDS) as rss:
+        started = time.perf_counter()
+        try:
+            export = {**params, "format": fmt}
+            with client.stream("GET", "/api/v1/articles/export", params=export) as r:
+                r.raise_for_status()
+                for piece in r.iter_raw():
+                    if ttfb is None:
+                        ttfb = time.perf_counter() - started
+                    size += len(piece)
+                    lines += piece.count(b"\n")
+        finally:
+            seconds = time.perf_counter() - started
     # NDJSON: a line per article. CSV: bodies hold newlines, so count through the listing.
     articles = lines if fmt == "ndjson" else -1
     ttfb_ms = (ttfb or seconds) * 1000
-    return Download(backend, fmt, label, articles, size, ttfb_ms, seconds, before, max(samples))
+    return Download(backend, fmt, label, articles, size, ttfb_ms, seconds, rss.first, rss.peak)
 
 
 ABORTED = 20  # downloads cut short, to look for connections left behind
@@ -193,17 +111,15 @@ def abort_downloads(client: httpx.Client, url: str) -> str:
     healthy = client.get("/api/v1/health").is_success
     note = f"after {ABORTED} exports dropped by the client after 64 KiB: health {healthy}"
     if url.startswith("postgresql"):
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        with kit.admin_connection() as conn:
             rows = conn.execute(
                 "SELECT state, count(*) FROM pg_stat_activity WHERE datname = %s "
                 "AND pid <> pg_backend_pid() GROUP BY state ORDER BY state",
-                (PG_DB,),
+                (POSTGRES.name,),
             ).fetchall()
         states = ", ".join(f"{count} {state}" for state, count in rows) or "none"
         note += f"; the server's connections to the database: {states}"
-    log(note)
+    kit.log(note)
     return note
 
 
@@ -222,19 +138,30 @@ def small_bound(client: httpx.Client, small: int) -> str:
 
 def bench_backend(backend: str, url: str, small: int, notes: list[str]) -> list[Download]:
     results: list[Download] = []
-    with serve(url) as proc, httpx.Client(base_url=f"http://{HOST}:{PORT}", timeout=600) as client:
+    log = kit.log_path(f"export {backend}")
+    with (
+        kit.serve_api(
+            url, "--no-access-log", env={"LOG_LEVEL": "WARNING"}, port=PORT, log_path=log
+        ) as server,
+        # Identity: the figures are of the export as the server streams it, and its lines
+        # are counted in the raw bytes (gzip, on by default since GZIP_MIN_BYTES, would
+        # make both the compressed stream's).
+        httpx.Client(
+            base_url=server.base, timeout=600, headers={"Accept-Encoding": "identity"}
+        ) as client,
+    ):
         bound = small_bound(client, small)
         subsets = [("small", {"to": bound}), ("all", {})]
         counts = {label: total(client, params) for label, params in subsets}
         runs = [(fmt, label, params) for fmt in ("csv", "ndjson") for label, params in subsets]
         runs.append(("csv", "all", {}))  # again: does a second big export grow the process?
         for fmt, label, params in runs:
-            result = download(client, proc.pid, backend, fmt, label, params)
+            result = download(client, server.process.pid, backend, fmt, label, params)
             if result.articles == -1:
                 result.articles = counts[label]
             elif result.articles != counts[label]:
                 raise RuntimeError(f"{fmt} export had {result.articles}, not {counts[label]}")
-            log(
+            kit.log(
                 f"{backend} {fmt} {result.articles} articles: {result.bytes / 2**20:.1f} MiB "
                 f"in {result.seconds:.2f} s, first byte {result.ttfb_ms:.0f} ms, "
                 f"RSS {result.rss_before_mb:.1f} → peak {result.rss_peak_mb:.1f} MiB"
@@ -258,7 +185,7 @@ def report(
         "files), ingested into each backend",
         "- Server: `uvicorn app.main:app` (one process, default settings: THREADS=4, "
         "statement timeout 5 s)",
-        *machine(),
+        *kit.machine(),
         "",
         "The export reads a first chunk of 100 articles, then chunks of 1,000, each one query "
         "in a session of its own, and sends each chunk in pieces of 100 rows. RSS is the "
@@ -280,7 +207,7 @@ def report(
     lines += [f"- {note}" for note in notes]
     lines.append("")
     path.write_text("\n".join(lines))
-    log(f"wrote {path}")
+    kit.log(f"wrote {path}")
 
 
 def conclusions(results: list[Download]) -> list[str]:
@@ -306,24 +233,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=1_000, help="the smaller export (1000)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-postgres", action="store_true")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "export.md")
+    parser.add_argument("--out", type=Path, default=kit.ROOT / "docs" / "export.md")
     args = parser.parse_args(argv)
     if not 10 <= args.small < args.count:
         parser.error("--small must be at least 10 and below --count")
 
     corpus = prepare_corpus(args.count, args.seed)
-    backends: list[tuple[str, str]] = []
-    sqlite_path = BENCH_DATA / "export.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
-    backends.append(("SQLite", f"sqlite:///{sqlite_path}"))
-    if not args.skip_postgres and (pg := postgres_url()):
+    sqlite = kit.SqliteDatabase(kit.BENCH_DATA / "export.db")
+    sqlite.reset()
+    backends: list[tuple[str, kit.Database]] = [("SQLite", sqlite)]
+    if not args.skip_postgres and (pg := postgres()):
         backends.append(("PostgreSQL", pg))
     results: list[Download] = []
     notes: list[str] = []
-    for backend, url in backends:
-        ingest(url, corpus)
-        results += bench_backend(backend, url, args.small, notes)
+    for backend, database in backends:
+        ingest(backend, database, corpus)
+        results += bench_backend(backend, database.url, args.small, notes)
     report(args.out, argv, args.count, results, notes)
     return 0
 

@@ -1,16 +1,12 @@
-"""A real uvicorn over a test database, for tests that need the server as users run it."""
+"""A real uvicorn over a test database, for tests that need the server as users run it.
 
-import os
-import socket
-import subprocess
-import sys
-import time
+The starter itself is scripts/benchkit.py's `serve_api`, which the benchmarks use too.
+"""
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
-
-from app.config import ROOT
+from scripts.benchkit import serve_api
 
 
 @contextmanager
@@ -19,29 +15,5 @@ def uvicorn_server(
 ) -> Iterator[str]:
     """uvicorn app.main:app on a free 127.0.0.1 port, healthy before it is yielded: its
     base URL. Stopped on exit."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host=127.0.0.1"]
-    process = subprocess.Popen(
-        [*command, f"--port={port}", *options],
-        cwd=ROOT,
-        env={**os.environ, **(env or {}), "DATABASE_URL": database_url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serve_api(database_url, *options, env=env) as server:
+        yield server.base

@@ -57,6 +57,25 @@ class ArchiveState(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
+class ArticleCount(Base):
+    """How many articles each UTC day and month holds, by source and language.
+
+    Kept by triggers on articles in the same transaction as any change (migration 0006),
+    so a listing's total over whole days and months is a sum of a few of these rows
+    instead of a pass over every matching article (app.queries.totals). source_id 0 sums
+    every source.
+    """
+
+    __tablename__ = "article_counts"
+
+    # The key's order serves the sums: one span and source, a range of periods.
+    span: Mapped[str] = mapped_column(String(5), primary_key=True)  # "day" or "month"
+    source_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2019-11-06, 2019-11
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    articles: Mapped[int] = mapped_column(Integer)
+
+
 class Source(Base):
     __tablename__ = "sources"
     __table_args__ = (UniqueConstraint("name", "domain", name="uq_sources_name_domain"),)

@@ -12,6 +12,7 @@ from app import schemas
 from app.cache.counts import CountCache
 from app.models import Article, ArticleAuthor, Author, Source, name_key, source_named
 from app.pagination import Pager, Slice, SortOrder
+from app.queries.totals import count_in_range
 from app.schemas import ArticleListItem, ArticleRecord, AuthorRef, Highlight, SourceRef
 from app.search.highlight import highlight_snippet, highlight_title
 from app.search.index import hits as search_hits
@@ -61,6 +62,9 @@ class Listing:
     author_id: int | None = None
     hits: Subquery | None = None  # (id, score) of the articles matching q, to rank them
     known_total: int | None = None  # the count, when planning already found it
+    # Set when the filters are only dates, sources (these ids) and languages: the
+    # count table then answers the total (app.queries.totals).
+    counted_sources: list[int] | None = None
 
     def select_from(self, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
         if self.author_id is not None:
@@ -72,6 +76,32 @@ class Listing:
         if self.hits is not None:
             stmt = stmt.join(self.hits, self.hits.c.id == Article.id)
         return stmt.where(*self.where)
+
+    def total(
+        self, session: Session, filters: ArticleFilters, totals: CountCache | None
+    ) -> int:
+        """How many articles the listing holds, exactly."""
+        if self.known_total is not None:
+            return self.known_total
+        connection = session.connection()
+        if self.counted_sources is not None:
+            sources = self.counted_sources
+
+            def count() -> int:
+                return count_in_range(
+                    connection,
+                    filters.published_from,
+                    filters.published_to,
+                    sources,
+                    filters.languages,
+                )
+        else:
+            statement = self.select_from(select(func.count()).select_from(Article))
+
+            def count() -> int:
+                return connection.scalar(statement) or 0
+
+        return totals.get(session, filters.key(), count) if totals is not None else count()
 
     def key_columns(self, order: SortOrder) -> dict[str, ColumnElement[Any]]:
         """The column of each part of the order's key (see app.pagination): the search's
@@ -122,7 +152,8 @@ def plan_listing(
     published_at: InstrumentedAttribute[datetime] = Article.published_at
     id_: InstrumentedAttribute[int] = Article.id
     single_author: int | None = None
-    if filters.authors or filters.author_ids:
+    author_filter = bool(filters.authors or filters.author_ids)
+    if author_filter:
         author_ids = _author_ids(session, filters)
         if not author_ids:
             return None
@@ -135,6 +166,7 @@ def plan_listing(
                     select(ArticleAuthor.article_id).where(ArticleAuthor.author_id.in_(author_ids))
                 )
             )
+    source_ids: list[int] = []
     if filters.sources or filters.source_ids:
         source_ids = _source_ids(session, filters)
         if not source_ids:
@@ -182,6 +214,7 @@ def plan_listing(
         author_id=single_author,
         hits=hits,
         known_total=known_total,
+        counted_sources=None if filters.search or author_filter else source_ids,
     )
 
 
@@ -285,14 +318,7 @@ def list_articles(
         return Slice(items=[], total=0, next_key=None)
     # Core execution: these are plain rows, and the ORM's per-statement work shows in latency.
     connection = session.connection()
-    total = listing.known_total
-    if total is None:
-        count = listing.select_from(select(func.count()).select_from(Article))
-        total = (
-            totals.get(session, filters.key(), lambda: connection.scalar(count) or 0)
-            if totals is not None
-            else connection.scalar(count) or 0
-        )
+    total = listing.total(session, filters, totals)
     columns = listing_columns()
     if filters.search is not None:
         columns = columns.add_columns(Article.body)

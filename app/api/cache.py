@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.version import VersionReader
+from app.databases import VersionReader
 from app.queries.counts import data_version
 
 MAX_BODY_BYTES = 512 * 1024  # bigger bodies are rare; caching them would crowd the rest
@@ -101,7 +101,7 @@ def make_etag(version: int, url: str) -> str:
 class CachedResponses:
     """Answer API GETs from the response cache before routing, on the event loop.
 
-    A hit costs a version read (app.api.version) and a dict lookup: no threadpool hop, no
+    A hit costs a version read (app.databases) and a dict lookup: no threadpool hop, no
     parameter parsing, no session. Entries only exist for URLs that an endpoint answered
     200 under the same data version, so what this sends is what the endpoint would send.
     If-None-Match with the current ETag is a 304 here too. Anything else (a miss, a

@@ -1,30 +1,16 @@
 """Facet counts over the filtered (and searched) articles, for sidebars and timelines."""
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from app.databases import Interval, database_for
 from app.models import Article, ArticleAuthor, Author, Source
 from app.queries.articles import ArticleFilters, plan_listing
 
-Interval = Literal["day", "week", "month", "year"]
-
-
-def _bucket(dialect: str, interval: Interval) -> ColumnElement[Any]:
-    """The start of the UTC day/week (Monday)/month/year holding published_at."""
-    if dialect == "postgresql":
-        return func.date_trunc(interval, func.timezone("UTC", Article.published_at))
-    # SQLite keeps published_at as naive UTC text 'YYYY-MM-DD HH:MM:SS…'.
-    column = Article.published_at
-    if interval == "day":
-        return func.substr(column, 1, 10)
-    if interval == "week":
-        return func.date(column, "weekday 0", "-6 days")
-    if interval == "month":
-        return func.substr(column, 1, 7) + literal("-01")
-    return func.substr(column, 1, 4) + literal("-01-01")
+__all__ = ["Interval", "facets"]
 
 
 def _as_instant(value: Any) -> datetime:
@@ -77,7 +63,8 @@ def facets(
         .group_by(Article.language)
         .order_by(count.desc(), Article.language)
     ).all()
-    bucket = _bucket(session.get_bind().dialect.name, interval).label("bucket")
+    # The start of the UTC day/week (Monday)/month/year holding published_at.
+    bucket = database_for(session).date_bucket(Article.published_at, interval).label("bucket")
     buckets = session.execute(counted(bucket).group_by(bucket).order_by(bucket)).all()
     return {
         "total": total,

@@ -2,17 +2,17 @@
 
 import logging
 import re
-import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import psycopg.errors
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.databases import database_for
 
 log = logging.getLogger("app")
 
@@ -89,14 +89,6 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, di
         }
         for status in (*statuses, 414, 431)
     }
-
-
-def is_statement_timeout(exc: Exception) -> bool:
-    """Was this database error a query cancelled by the statement timeout (app.db)?"""
-    orig = getattr(exc, "orig", None)
-    if isinstance(orig, psycopg.errors.QueryCanceled):
-        return True
-    return isinstance(orig, sqlite3.OperationalError) and str(orig) == "interrupted"
 
 
 def not_found(what: str, id_: int) -> ApiError:
@@ -207,7 +199,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
-        if is_statement_timeout(exc):
+        # The app's own database says whether this was its statement timeout.
+        if database_for(request.app.state.engine).is_statement_timeout(exc):
             log.warning("statement timeout on %s %s", request.method, request.url)
             timeout = ApiError(
                 504,

@@ -15,10 +15,10 @@ from sqlalchemy.exc import OperationalError
 
 from app.api import articles, authors, export, feeds, health, sources
 from app.api.params import reject_nul
-from app.api.version import version_reader
 from app.cache.counts import CountCache
 from app.cache.responses import CachedResponses, ResponseCache
 from app.config import Settings, get_settings
+from app.databases import database_for
 from app.db import make_engine, make_sessionmaker
 from app.errors import id_paths, install_error_handlers
 from app.head import HeadAsGet
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("database unreachable at start-up: %s", exc.orig)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.versions = version_reader(engine.url)
+        app.state.versions = database_for(engine).version_reader(engine.url)
         yield
         await app.state.versions.close()
         engine.dispose()

@@ -11,9 +11,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from app.config import ROOT
+from app.databases import DATABASES
 
-# Search objects are made by migration 0002 and managed by app.search.index, not the models.
-SEARCH_TABLE_PREFIXES = ("articles_fts", "article_search")
+# Search objects are made by migration 0002 and managed by app.databases, not the models.
+# FTS5 adds shadow tables named after its own (articles_fts_data…), hence prefixes.
+SEARCH_TABLE_PREFIXES = tuple(db.index_table for db in DATABASES.values())
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

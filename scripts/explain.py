@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
+from app.databases import database_for
 from app.db import make_engine
 from app.models import Article, ArticleAuthor, Author, Source
 from app.queries.articles import ArticleFilters, listing_columns, plan_listing
@@ -48,8 +49,7 @@ def main() -> None:
             ),
             "language": ArticleFilters(languages=["en"]),
         }
-        dialect = engine.dialect.name
-        prefix = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+        prefix = database_for(engine).explain_prefix
         for name, filters in cases.items():
             listing = plan_listing(session, filters)
             assert listing is not None, name

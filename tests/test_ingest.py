@@ -4,12 +4,14 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
+from app.ingest.loader import ingest_paths
 from app.models import Article, ArticleAuthor, Author, Source
 from tests.factories import article_text, write_article
 
@@ -137,6 +139,33 @@ def test_batches_commit_independently(engine, corpus, ingest) -> None:  # type: 
     report = ingest(corpus, batch_size=3)
     assert report.inserted == 7
     assert counts(engine)["articles"] == 7
+
+
+def test_two_ingests_at_once_load_every_article(engine, corpus, client) -> None:  # type: ignore[no-untyped-def]
+    """Two writers in small batches, side by side: each article gets its own id, its
+    byline and its index entry; names both add go in once."""
+    per_run = 300
+    folders = [corpus / "one", corpus / "two"]
+    for n, folder in enumerate(folders):
+        for i in range(per_run):
+            authors = ["Общий Автор", f"Автор {n}-{i % 7}"]
+            write_article(folder, f"{i:03}.txt", url=f"https://a.ru/{n}/{i}", authors=authors)
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(ingest_paths, engine, [folder], batch_size=10) for folder in folders]
+        reports = [run.result(timeout=300) for run in runs]
+
+    assert [r.inserted for r in reports] == [per_run, per_run]
+    assert counts(engine) == {
+        "articles": 2 * per_run,
+        "article_authors": 4 * per_run,
+        "authors": 1 + 2 * 7,
+        "sources": 1,
+    }
+    found = client.get("/api/v1/articles", params={"q": "подробностями", "limit": 1}).json()
+    assert found["total"] == 2 * per_run
+    listed = client.get("/api/v1/articles", params={"author": "Общий Автор"}).json()
+    assert listed["total"] == 2 * per_run
 
 
 def _run_cli(

@@ -9,11 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 
+from app.databases import database_for
+from app.databases.postgres import PG_TSVECTOR_BUDGET
 from app.ingest import parser
 from app.ingest.loader import ingest_paths
 from app.ingest.parser import ParsedArticle, ParseError, parse_article
 from app.models import Article, Author, Source
-from app.search.index import PG_TSVECTOR_BUDGET, index_entry
 from tests.conftest import TABLES
 from tests.factories import article_text, write_article
 
@@ -37,7 +38,7 @@ def check_parse(data: bytes) -> ParsedArticle | None:
     assert "\x00" not in article.body + article.title
     article.content_hash()
     for dialect in ("sqlite", "postgresql"):
-        index_entry(dialect, article.title, article.body)
+        database_for(dialect).index_entry(article.title, article.body)
     return article
 
 
@@ -160,7 +161,10 @@ def test_edge_files_are_rejected_alone(engine: Engine, corpus: Path) -> None:
     assert report.inserted == 2
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Article)) == 2
-    assert len(index_entry("postgresql", "t", " ".join(words))[0]) < 2 * PG_TSVECTOR_BUDGET
+    assert (
+        len(database_for("postgresql").index_entry("t", " ".join(words))[0])
+        < 2 * PG_TSVECTOR_BUDGET
+    )
 
 
 def _empty(engine: Engine) -> None:

@@ -19,10 +19,10 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.version import VersionReader
 from app.cache.conditional import etag_matches, make_etag
 from app.cache.lru import LRU
 from app.cache.version import data_version
+from app.databases import VersionReader
 from app.schemas import to_json
 
 JSON = "application/json"

@@ -2,8 +2,9 @@
 
 Articles are keyed by URL. Each batch is one transaction (articles, bylines and search
 index together), so an interrupted run leaves whole articles only, and a re-run finishes
-the load. Memory holds one batch plus the
-id caches of sources and authors, never the list of files.
+the load. Memory holds one batch plus the id caches of sources and authors, never the
+list of files. How each database writes fast (COPY, ids, the write lock) is in
+app.databases.
 """
 
 import multiprocessing
@@ -16,31 +17,18 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Table,
-    TableClause,
-    delete,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from app.databases import Database, IndexedArticle, IndexEntry, database_for
 from app.ingest.parser import ParsedArticle, ParseError, parse_article
-from app.models import ArchiveState, Article, ArticleAuthor, Author, Source, name_key
-from app.search.index import IndexEntry, index_entry, index_rows, index_table, write_entries
+from app.models import Article, ArticleAuthor, Author, Source, name_key
 
 BATCH_SIZE = 500
 _ARTICLES = cast(Table, Article.__table__)
 _BYLINES = cast(Table, ArticleAuthor.__table__)
-_NEXT_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, :count)"
-)
+_SOURCES = cast(Table, Source.__table__)
+_AUTHORS = cast(Table, Author.__table__)
 PREPARE_WINDOW = 2000  # files handed to the worker pool at a time
 
 
@@ -73,33 +61,10 @@ def iter_article_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def _insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING: concurrent ingests may race to add a name."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    session.execute(module.insert(table).on_conflict_do_nothing(), rows)
-
-
-def bulk_insert(connection: Connection, table: TableClause, rows: list[dict[str, Any]]) -> None:
-    """Insert rows that are known to be new: COPY on PostgreSQL, executemany on SQLite."""
-    if not rows:
-        return
-    if connection.dialect.name != "postgresql":
-        connection.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
-
-
 class _Loader:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.database = database_for(session)
         self.source_ids: dict[tuple[str, str], int] = {}
         self.author_ids: dict[str, int] = {}
 
@@ -108,7 +73,7 @@ class _Loader:
         if not wanted:
             return
         rows = [{"name": n, "name_key": name_key(n), "domain": d} for n, d in sorted(wanted)]
-        _insert_ignore(self.session, Source.__table__, rows)
+        self.database.insert_ignore(self.session.connection(), _SOURCES, rows)
         names = {n for n, _ in wanted}
         for id_, name, domain in self.session.execute(
             select(Source.id, Source.name, Source.domain).where(Source.name.in_(names))
@@ -120,13 +85,17 @@ class _Loader:
         if not wanted:
             return
         rows = [{"name": n, "name_key": name_key(n)} for n in sorted(wanted)]
-        _insert_ignore(self.session, Author.__table__, rows)
+        self.database.insert_ignore(self.session.connection(), _AUTHORS, rows)
         for id_, name in self.session.execute(
             select(Author.id, Author.name).where(Author.name.in_(wanted))
         ):
             self.author_ids[name] = id_
 
     def write_batch(self, batch: list["Prepared"], report: IngestReport) -> None:
+        connection = self.session.connection()
+        # Before the first read: what the batch reads (the URLs already there, the next
+        # ids) must stay true until it commits, whatever other ingests run.
+        self.database.begin_writing(connection)
         articles = [p.article for p in batch]
         self.resolve_sources(articles)
         self.resolve_authors(articles)
@@ -152,24 +121,21 @@ class _Loader:
 
         if not (new or changed):
             return
-        dialect = self.session.get_bind().dialect.name
-        # First write of the transaction: on SQLite it takes the database's write lock,
-        # so no other writer can take the ids that _new_ids hands out.
-        self.session.execute(update(ArchiveState).values(version=ArchiveState.version + 1))
         bylines: list[dict[str, Any]] = []
-        entries: list[tuple[int, IndexEntry]] = []
+        new_entries: list[IndexedArticle] = []
+        changed_entries: list[IndexedArticle] = []
         if new:
-            ids = self._new_ids(len(new))
+            # Ids known up front: a batch goes in as one bulk insert with no RETURNING
+            # (which SQLite would answer a row at a time).
+            ids = self.database.new_ids(connection, _ARTICLES, len(new))
             rows = [
                 self._row(item, now) | {"id": id_, "ingested_at": now}
                 for id_, item in zip(ids, new, strict=True)
             ]
-            connection = self.session.connection()
-            bulk_insert(connection, _ARTICLES, rows)
-            new_entries = [(id_, item.index) for id_, item in zip(ids, new, strict=True)]
-            bulk_insert(connection, index_table(dialect), index_rows(dialect, new_entries))
+            self.database.bulk_insert(connection, _ARTICLES, rows)
             for id_, item in zip(ids, new, strict=True):
                 bylines += self._bylines(id_, item.article)
+                new_entries.append((id_, item.index))
             report.inserted += len(new)
         if changed:
             changed_ids = [id_ for id_, _ in changed]
@@ -182,21 +148,10 @@ class _Loader:
             )
             for id_, item in changed:
                 bylines += self._bylines(id_, item.article)
-                entries.append((id_, item.index))
+                changed_entries.append((id_, item.index))
             report.updated += len(changed)
-        bulk_insert(self.session.connection(), _BYLINES, bylines)
-        write_entries(self.session, entries)
-
-    def _new_ids(self, count: int) -> list[int]:
-        """Ids for new articles, so a batch goes in as one executemany with no RETURNING
-        (which SQLite would answer a row at a time)."""
-        connection = self.session.connection()
-        if connection.dialect.name == "postgresql":
-            return list(connection.scalars(_NEXT_IDS, {"count": count}))
-        top: int = connection.execute(
-            select(func.coalesce(func.max(_ARTICLES.c.id), 0))
-        ).scalar_one()
-        return list(range(top + 1, top + 1 + count))
+        self.database.bulk_insert(connection, _BYLINES, bylines)
+        self.database.write_index(connection, new=new_entries, changed=changed_entries)
 
     def _row(self, item: "Prepared", now: datetime) -> dict[str, Any]:
         article = item.article
@@ -236,7 +191,7 @@ class Prepared:
     index: IndexEntry
 
 
-def prepare(dialect: str, path: Path) -> Prepared | str:
+def prepare(database: Database, path: Path) -> Prepared | str:
     """Read and prepare one file, or say why it is rejected. Runs in worker processes."""
     try:
         article = parse_article(path.read_bytes())
@@ -244,19 +199,19 @@ def prepare(dialect: str, path: Path) -> Prepared | str:
         return str(exc)
     except OSError as exc:
         return exc.strerror or str(exc)
-    index = index_entry(dialect, article.title, article.body)
+    index = database.index_entry(article.title, article.body)
     return Prepared(article, article.content_hash(), index)
 
 
 def _prepared(
-    paths: Iterator[Path], dialect: str, workers: int
+    paths: Iterator[Path], database: Database, workers: int
 ) -> Iterator[tuple[Path, Prepared | str]]:
     """(path, prepared or reason) in the order of paths, spread over worker processes.
 
     Paths go to the pool a window at a time, so neither the paths nor the results of a
     run pile up in memory however many files there are.
     """
-    work = partial(prepare, dialect)
+    work = partial(prepare, database)
     if workers <= 1:
         for path in paths:
             yield path, work(path)
@@ -296,8 +251,8 @@ def ingest_paths(
                 batch.clear()
                 urls.clear()
 
-        dialect = engine.dialect.name
-        for path, result in _prepared(iter_article_files(paths), dialect, workers):
+        database = database_for(engine)
+        for path, result in _prepared(iter_article_files(paths), database, workers):
             report.read += 1
             if on_file:
                 on_file()
@@ -316,18 +271,7 @@ def ingest_paths(
                 flush()
         flush()
     if report.inserted or report.updated:
-        refresh_statistics(engine)
+        # The planner picks its scans from statistics, which a fresh load leaves stale.
+        with engine.begin() as connection:
+            database.refresh_statistics(connection)
     return report
-
-
-def refresh_statistics(engine: Engine) -> None:
-    """Let the query planner see the data just loaded.
-
-    A freshly filled PostgreSQL table has no statistics until autovacuum gets to it, and
-    the planner then picks scans that cost seconds; SQLite's planner likewise uses
-    sqlite_stat1, which ANALYZE writes.
-    """
-    with engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE")
-        if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("PRAGMA optimize")

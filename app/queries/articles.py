@@ -3,22 +3,23 @@
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Subquery, func, select
+from sqlalchemy import ColumnElement, Row, Select, Subquery, Table, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app import schemas
 from app.cache.counts import CountCache
+from app.databases import database_for
 from app.models import Article, ArticleAuthor, Author, Source, name_key, source_named
 from app.pagination import Pager, Slice, SortOrder
 from app.queries.totals import count_in_range
 from app.schemas import ArticleListItem, ArticleRecord, AuthorRef, Highlight, SourceRef
 from app.search.highlight import highlight_snippet, highlight_title
-from app.search.index import hits as search_hits
 from app.search.query import SearchQuery
 
 R = TypeVar("R", bound=ArticleRecord)
+_ARTICLES = cast(Table, Article.__table__)
 
 
 @dataclass
@@ -77,9 +78,7 @@ class Listing:
             stmt = stmt.join(self.hits, self.hits.c.id == Article.id)
         return stmt.where(*self.where)
 
-    def total(
-        self, session: Session, filters: ArticleFilters, totals: CountCache | None
-    ) -> int:
+    def total(self, session: Session, filters: ArticleFilters, totals: CountCache | None) -> int:
         """How many articles the listing holds, exactly."""
         if self.known_total is not None:
             return self.known_total
@@ -185,28 +184,17 @@ def plan_listing(
     hits = None
     known_total = None
     if filters.search is not None:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            # The tsvectors live out of line (TOAST), which the planner's costs miss: it
-            # reads every vector in a sequential scan (1.4 s at 100k articles) where the
-            # GIN index answers in milliseconds. Only this transaction is affected.
-            session.connection().exec_driver_sql("SET LOCAL enable_seqscan = off")
-        matches = search_hits(dialect, filters.search, ranked=False)
-        match_count = session.connection().scalar(
-            select(func.count()).select_from(matches.subquery())
-        )
+        database = database_for(session)
+        connection = session.connection()
+        database.plan_search(connection)
+        matches = database.hits(filters.search, ranked=False)
+        match_count = connection.scalar(select(func.count()).select_from(matches.subquery()))
         if not where and single_author is None:
             known_total = match_count  # every index entry is an article
         if ranked:
-            hits = search_hits(dialect, filters.search, ranked=True).subquery("hits")
-        elif dialect == "sqlite" and _is_common(session, match_count or 0):
-            # A common word: walk the date index and keep the matches, which finds a page
-            # after ~limit/selectivity rows. "+ 0" keeps SQLite from instead fetching every
-            # match by id and sorting them all (10x slower for a word in a quarter of the
-            # articles). A rare word is faster the other way round, its matches by id.
-            where.append((Article.id + 0).in_(matches))
+            hits = database.hits(filters.search, ranked=True).subquery("hits")
         else:
-            where.append(Article.id.in_(matches))
+            where.append(database.keep_matches(connection, _ARTICLES, matches, match_count or 0))
     return Listing(
         where=where,
         published_at=published_at,
@@ -216,16 +204,6 @@ def plan_listing(
         known_total=known_total,
         counted_sources=None if filters.search or author_filter else source_ids,
     )
-
-
-def _is_common(session: Session, match_count: int) -> bool:
-    """Is walking the date index cheaper than fetching and sorting every match?
-
-    The walk reads about 21 × articles / matches rows, the other way about `matches`:
-    they cost the same at matches ≈ √(21 × articles).
-    """
-    articles = session.connection().scalar(select(func.count()).select_from(Article)) or 0
-    return match_count * match_count > 21 * articles
 
 
 def listing_columns() -> Select[*tuple[Any, ...]]:

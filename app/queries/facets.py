@@ -3,9 +3,10 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from app.databases import database_for
 from app.models import Article, ArticleAuthor, Author, Source
 from app.queries.articles import ArticleFilters, plan_listing
 from app.schemas import (
@@ -17,21 +18,6 @@ from app.schemas import (
     LanguageCount,
     SourceCount,
 )
-
-
-def _bucket(dialect: str, interval: Interval) -> ColumnElement[Any]:
-    """The start of the UTC day/week (Monday)/month/year holding published_at."""
-    if dialect == "postgresql":
-        return func.date_trunc(interval, func.timezone("UTC", Article.published_at))
-    # SQLite keeps published_at as naive UTC text 'YYYY-MM-DD HH:MM:SS…'.
-    column = Article.published_at
-    if interval == "day":
-        return func.substr(column, 1, 10)
-    if interval == "week":
-        return func.date(column, "weekday 0", "-6 days")
-    if interval == "month":
-        return func.substr(column, 1, 7) + literal("-01")
-    return func.substr(column, 1, 4) + literal("-01-01")
 
 
 def _as_instant(value: Any) -> datetime:
@@ -76,7 +62,8 @@ def facets(
         .group_by(Article.language)
         .order_by(count.desc(), Article.language)
     ).all()
-    bucket = _bucket(session.get_bind().dialect.name, interval).label("bucket")
+    # The start of the UTC day/week (Monday)/month/year holding published_at.
+    bucket = database_for(session).date_bucket(Article.published_at, interval).label("bucket")
     buckets = session.execute(counted(bucket).group_by(bucket).order_by(bucket)).all()
     return Facets(
         total=total,

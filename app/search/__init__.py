@@ -1,1 +1,2 @@
-"""Full-text search: one analyzer and query language, a SQLite FTS5 and a PostgreSQL backend."""
+"""Full-text search: one analyzer, the query language and highlights; each database's index
+is in app.databases."""

@@ -1,4 +1,5 @@
-"""The search-box query language (websearch style), parsed once, compiled per backend.
+"""The search-box query language (websearch style), parsed once here into a SearchQuery;
+each database compiles it to its own match expression (app.databases).
 
     форумы Казахстана        every word must match (in any of its forms)
     "российско-казахстанский форум"   a phrase: these words, adjacent, in this order
@@ -48,32 +49,6 @@ class SearchQuery:
             for phrase in clause.alternatives
             for term in phrase.terms
         )
-
-    def to_tsquery(self) -> str:
-        """PostgreSQL tsquery text (cast with ::tsquery, no parsing by a configuration)."""
-
-        def phrase(p: Phrase) -> str:
-            text = " <-> ".join(f"'{t}'" for t in p.terms)
-            return f"({text})" if len(p.terms) > 1 else text
-
-        parts = []
-        for clause in self.clauses:
-            group = " | ".join(phrase(p) for p in clause.alternatives)
-            parts.append(f"!({group})" if clause.negated else f"({group})")
-        return " & ".join(parts)
-
-    def to_fts5(self) -> str:
-        """SQLite FTS5 MATCH expression; NOT is binary there, so exclusions come last."""
-
-        def phrase(p: Phrase) -> str:
-            return '"' + " ".join(p.terms) + '"'
-
-        positive = [c for c in self.clauses if not c.negated]
-        text = " AND ".join("(" + " OR ".join(map(phrase, c.alternatives)) + ")" for c in positive)
-        for clause in self.clauses:
-            if clause.negated:
-                text = f"({text}) NOT ({' OR '.join(map(phrase, clause.alternatives))})"
-        return text
 
 
 def parse_query(q: str) -> SearchQuery:

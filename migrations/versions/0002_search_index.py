@@ -1,6 +1,6 @@
 """Full-text search index: FTS5 on SQLite, a tsvector table with GIN on PostgreSQL.
 
-These objects live outside the ORM models (app.search.index writes and reads them), so
+These objects live outside the ORM models (app.databases writes and reads them), so
 autogenerate is told to ignore them (app.migrate.include_name). Existing articles are
 indexed here, with the same analyzer the ingest uses.
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-from app.search.index import index_entry, write_entries
+from app.databases import database_for
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -53,8 +53,10 @@ def upgrade() -> None:
         ).all()
         if not rows:
             break
-        dialect = bind.dialect.name
-        write_entries(bind, [(r.id, index_entry(dialect, r.title, r.body)) for r in rows])
+        database = database_for(bind)
+        database.write_index(
+            bind, new=[(r.id, database.index_entry(r.title, r.body)) for r in rows]
+        )
         last = rows[-1].id
 
 

@@ -1,0 +1,180 @@
+"""The one home of everything that differs between SQLite and PostgreSQL.
+
+Each database is one backend behind the `Database` interface below: app.databases.sqlite
+and app.databases.postgres. The rest of the code gets its backend from `database_for(x)`
+(a dialect name, a URL, an Engine, Connection or Session) and calls it; nothing outside
+this package asks which database it is talking to. What differs: the engine's settings
+and statement timeout, how an instant is stored, the search index (entries, writing
+them, the hits of a query, the planner's hints for a search), the ingest's bulk writes,
+the facets' date buckets and the fast reader of the data version.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from sqlalchemy import (
+    URL,
+    ColumnElement,
+    Connection,
+    Dialect,
+    Engine,
+    Select,
+    SQLColumnExpression,
+    TableClause,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from app.schemas import Interval
+from app.search.query import SearchQuery
+
+# What one article puts in the search index, made ready for its database by the ingest's
+# worker processes (small strings travel between processes far cheaper than term lists).
+IndexEntry = tuple[str, ...]
+# (article id, its entry): what write_index() takes.
+IndexedArticle = tuple[int, IndexEntry]
+
+
+VERSION_QUERY = "SELECT version FROM archive_state WHERE id = 1"
+
+
+class VersionReader(Protocol):
+    """Reads the archive's data version (models.ArchiveState) on the event loop, with no
+    threadpool hop. None when it cannot answer: the request then takes the ordinary path,
+    which reports a database fault as a 503 problem."""
+
+    async def read(self) -> int | None: ...
+
+    async def close(self) -> None: ...
+
+
+class Database(ABC):
+    """One database's way of doing what the two do differently."""
+
+    name: ClassVar[str]  # SQLAlchemy's backend name: "sqlite", "postgresql"
+    index_table: ClassVar[str]  # the search index's table (managed here, not by the models)
+    explain_prefix: ClassVar[str]  # what turns a SELECT into its query plan
+
+    # The engine and the connection.
+
+    @abstractmethod
+    def make_engine(self, url: URL, *, pool_size: int, statement_timeout_ms: int) -> Engine:
+        """An engine with this database's settings; statement_timeout_ms > 0 cancels any
+        statement that runs longer."""
+
+    @abstractmethod
+    def stored_instant(self, value: datetime) -> datetime:
+        """What a UTC instant (aware) is handed to the driver as (app.db.UTCDateTime)."""
+
+    @abstractmethod
+    def is_statement_timeout(self, error: BaseException) -> bool:
+        """Was this error (SQLAlchemy's, or the driver's) a statement cancelled by the
+        statement timeout of make_engine()?"""
+
+    @abstractmethod
+    def version_reader(self, url: URL) -> VersionReader:
+        """A light reader of the data version, apart from the engine's pool."""
+
+    # The search index.
+
+    @abstractmethod
+    def index_entry(self, title: str, body: str) -> IndexEntry:
+        """An article's index entry, from its title and body (pure: runs in workers)."""
+
+    @abstractmethod
+    def write_index(
+        self,
+        connection: Connection,
+        *,
+        new: Sequence[IndexedArticle] = (),
+        changed: Sequence[IndexedArticle] = (),
+    ) -> None:
+        """Write index entries: `new` articles have none yet (bulk-inserted), `changed`
+        ones may have one (replaced). Every writer of the index comes here."""
+
+    @abstractmethod
+    def hits(self, query: SearchQuery, *, ranked: bool) -> Select[*tuple[Any, ...]]:
+        """SELECT id of the articles matching query, and with ranked their score (higher
+        is better). Ranking costs a score for every match, so only relevance order asks."""
+
+    @abstractmethod
+    def plan_search(self, connection: Connection) -> None:
+        """Planner hints for the rest of this transaction, before a search's queries."""
+
+    @abstractmethod
+    def keep_matches(
+        self,
+        connection: Connection,
+        articles: TableClause,
+        matches: Select[*tuple[Any, ...]],
+        match_count: int,
+    ) -> ColumnElement[bool]:
+        """The condition keeping the articles whose id is among matches (hits(ranked=False),
+        match_count of them), written so the planner takes the faster way to a page."""
+
+    # Facets.
+
+    @abstractmethod
+    def date_bucket(
+        self, instant: SQLColumnExpression[Any], interval: Interval
+    ) -> ColumnElement[Any]:
+        """The start of the UTC day/week (Monday)/month/year holding instant: a datetime,
+        or its ISO text."""
+
+    # The ingest's writes.
+
+    @abstractmethod
+    def begin_writing(self, connection: Connection) -> None:
+        """Start a transaction that writes, before anything it reads: from here until commit
+        no other writer takes the ids that new_ids() hands out."""
+
+    @abstractmethod
+    def new_ids(self, connection: Connection, table: TableClause, count: int) -> list[int]:
+        """Ids for count new rows of table, so a batch goes in with no RETURNING."""
+
+    @abstractmethod
+    def insert_ignore(
+        self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]
+    ) -> None:
+        """INSERT … ON CONFLICT DO NOTHING: concurrent ingests may race to add a name."""
+
+    @abstractmethod
+    def bulk_insert(
+        self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert rows that are known to be new, the fastest way this database has."""
+
+    @abstractmethod
+    def refresh_statistics(self, connection: Connection) -> None:
+        """Let the query planner see the data just loaded."""
+
+
+DatabaseLike = str | URL | Dialect | Engine | Connection | Session
+
+
+def database_for(x: DatabaseLike) -> Database:
+    """The backend of a dialect name ("sqlite"), a URL (text or parsed), a Dialect, or what
+    an Engine, Connection or Session is bound to."""
+    # Dialect first: UTCDateTime asks with one for every instant it binds.
+    if isinstance(x, Dialect):
+        name = x.name
+    elif isinstance(x, URL):
+        name = x.get_backend_name()
+    elif isinstance(x, str):
+        name = make_url(x).get_backend_name() if "://" in x else x
+    else:
+        bind = x.get_bind() if isinstance(x, Session) else x
+        name = bind.dialect.name
+    try:
+        return DATABASES[name]
+    except KeyError:
+        raise ValueError(f"unsupported database {name!r}: use SQLite or PostgreSQL") from None
+
+
+# The backends implement the interface above, so they come after it.
+from app.databases.postgres import PostgreSQL  # noqa: E402
+from app.databases.sqlite import SQLite  # noqa: E402
+
+DATABASES: dict[str, Database] = {db.name: db for db in (SQLite(), PostgreSQL())}

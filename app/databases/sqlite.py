@@ -1,0 +1,277 @@
+"""SQLite: the engine's pragmas and statement timeout, the FTS5 search index, the ingest's
+writes and the plain-sqlite3 reader of the data version.
+
+The search index is an FTS5 table ``articles_fts(title, body)`` whose rowid is the
+article id, holding the analysed terms (app.search.analyzer) separated by spaces; FTS5's
+own tokenizer then only splits on those spaces. Ranked with bm25, the title weighing
+TITLE_WEIGHT times the body. A trigger (migration 0002) drops an article's row when the
+article is deleted. Instants are stored as naive UTC text in one fixed format, so text
+order is instant order.
+"""
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    URL,
+    ColumnElement,
+    Connection,
+    Double,
+    Engine,
+    Integer,
+    Select,
+    SQLColumnExpression,
+    TableClause,
+    bindparam,
+    column,
+    create_engine,
+    event,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.expression import ColumnClause
+
+from app.databases import (
+    VERSION_QUERY,
+    Database,
+    IndexedArticle,
+    IndexEntry,
+    VersionReader,
+)
+from app.schemas import Interval
+from app.search.analyzer import terms
+from app.search.query import Phrase, SearchQuery
+
+FTS_TABLE = "articles_fts"
+TITLE_WEIGHT = 5.0
+POOL_SIZE = 40  # anyio's default threadpool size: FastAPI runs sync routes there
+# SQLite calls the progress handler every this many virtual machine steps (~1 ms of work):
+# often enough to stop within milliseconds of the deadline, rarely enough to cost nothing.
+PROGRESS_STEPS = 10_000
+
+fts_table = table(FTS_TABLE, column("rowid", Integer), column("title"), column("body"))
+
+
+def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets the API read while an ingest writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _statement_timeout(engine: Engine, timeout_ms: int) -> None:
+    """Interrupt any statement that runs past timeout_ms, as PostgreSQL's statement_timeout.
+
+    SQLite has no such setting; its progress handler, called as a statement runs (rows
+    fetched later included), aborts it with "interrupted" once it returns non-zero. The
+    deadline lives in the pooled connection's info and is re-armed before each statement.
+    """
+    seconds = timeout_ms / 1000
+
+    @event.listens_for(engine, "connect")
+    def _install(dbapi_connection: Any, record: Any) -> None:
+        state: dict[str, Any] = record.info
+        state["deadline"] = float("inf")
+
+        def past_deadline() -> int:
+            return 1 if time.monotonic() > state["deadline"] else 0
+
+        dbapi_connection.set_progress_handler(past_deadline, PROGRESS_STEPS)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _arm(conn: Any, cursor: Any, statement: Any, params: Any, context: Any, many: Any) -> None:
+        conn.info["deadline"] = time.monotonic() + seconds
+
+
+def fts5_match(query: SearchQuery) -> str:
+    """The FTS5 MATCH expression; NOT is binary there, so exclusions come last."""
+
+    def phrase(p: Phrase) -> str:
+        return '"' + " ".join(p.terms) + '"'
+
+    positive = [c for c in query.clauses if not c.negated]
+    text = " AND ".join("(" + " OR ".join(map(phrase, c.alternatives)) + ")" for c in positive)
+    for clause in query.clauses:
+        if clause.negated:
+            text = f"({text}) NOT ({' OR '.join(map(phrase, clause.alternatives))})"
+    return text
+
+
+class NoVersion:
+    """For databases the fast path cannot reach (SQLite in memory): always the slow path."""
+
+    async def read(self) -> int | None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class SqliteVersion:
+    """A plain sqlite3 connection: a one-row read in WAL mode never waits on a writer."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+
+    async def read(self) -> int | None:
+        try:
+            if self._connection is None:
+                # timeout=0: never block the event loop on a lock; fall back instead.
+                self._connection = sqlite3.connect(
+                    self._path, timeout=0, isolation_level=None, check_same_thread=False
+                )
+            row = self._connection.execute(VERSION_QUERY).fetchone()
+        except sqlite3.Error:
+            await self.close()
+            return None
+        return int(row[0]) if row else None
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class SQLite(Database):
+    name = "sqlite"
+    index_table = FTS_TABLE
+    explain_prefix = "EXPLAIN QUERY PLAN "
+
+    def make_engine(self, url: URL, *, pool_size: int, statement_timeout_ms: int) -> Engine:
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # No pre-ping: a SQLite file does not go away between requests like a server can.
+        # The pool holds a connection for every thread that may serve a request at once:
+        # beyond pool_size each request would open (and set up) a connection of its own.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_SIZE,
+        )
+        event.listen(engine, "connect", _pragmas)
+        if statement_timeout_ms:
+            _statement_timeout(engine, statement_timeout_ms)
+        return engine
+
+    def stored_instant(self, value: datetime) -> datetime:
+        # No time zone type: naive UTC, so that "+03:00" input is never compared as text
+        # against "+00:00".
+        return value.replace(tzinfo=None)
+
+    def is_statement_timeout(self, error: BaseException) -> bool:
+        orig = getattr(error, "orig", error)
+        return isinstance(orig, sqlite3.OperationalError) and str(orig) == "interrupted"
+
+    def version_reader(self, url: URL) -> VersionReader:
+        path = url.database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            return SqliteVersion(path)
+        return NoVersion()
+
+    def index_entry(self, title: str, body: str) -> IndexEntry:
+        return " ".join(terms(title)), " ".join(terms(body))
+
+    def write_index(
+        self,
+        connection: Connection,
+        *,
+        new: Sequence[IndexedArticle] = (),
+        changed: Sequence[IndexedArticle] = (),
+    ) -> None:
+        # FTS5 has no upsert: a changed article's row goes, then comes back with the new.
+        if changed:
+            connection.execute(
+                text("DELETE FROM articles_fts WHERE rowid = :id"),
+                [{"id": id_} for id_, _ in changed],
+            )
+        rows = [
+            {"rowid": id_, "title": entry[0], "body": entry[1]} for id_, entry in (*new, *changed)
+        ]
+        self.bulk_insert(connection, fts_table, rows)
+
+    def hits(self, query: SearchQuery, *, ranked: bool) -> Select[*tuple[Any, ...]]:
+        fts: ColumnClause[Any] = literal_column(FTS_TABLE)
+        columns: list[Any] = [literal_column("rowid", Integer).label("id")]
+        if ranked:
+            columns.append((-func.bm25(fts, TITLE_WEIGHT, 1.0, type_=Double)).label("score"))
+        return (
+            select(*columns)
+            .select_from(table(FTS_TABLE))
+            .where(fts.op("MATCH")(bindparam("fts_match", fts5_match(query))))
+        )
+
+    def plan_search(self, connection: Connection) -> None:
+        return None
+
+    def keep_matches(
+        self,
+        connection: Connection,
+        articles: TableClause,
+        matches: Select[*tuple[Any, ...]],
+        match_count: int,
+    ) -> ColumnElement[bool]:
+        # Is walking the date index cheaper than fetching and sorting every match? The walk
+        # reads about 21 × articles / matches rows, the other way about `matches`: they cost
+        # the same at matches ≈ √(21 × articles).
+        total = connection.scalar(select(func.count()).select_from(articles)) or 0
+        if match_count * match_count > 21 * total:
+            # A common word: walk the date index and keep the matches, which finds a page
+            # after ~limit/selectivity rows. "+ 0" keeps SQLite from instead fetching every
+            # match by id and sorting them all (10x slower for a word in a quarter of the
+            # articles). A rare word is faster the other way round, its matches by id.
+            return (articles.c.id + 0).in_(matches)
+        return articles.c.id.in_(matches)
+
+    def date_bucket(
+        self, instant: SQLColumnExpression[Any], interval: Interval
+    ) -> ColumnElement[Any]:
+        # Instants are naive UTC text 'YYYY-MM-DD HH:MM:SS…'.
+        if interval == "day":
+            return func.substr(instant, 1, 10)
+        if interval == "week":
+            return func.date(instant, "weekday 0", "-6 days")
+        if interval == "month":
+            return func.substr(instant, 1, 7) + literal("-01")
+        return func.substr(instant, 1, 4) + literal("-01-01")
+
+    def begin_writing(self, connection: Connection) -> None:
+        # SQLite has one writer at a time. BEGIN IMMEDIATE takes that lock now (waiting up
+        # to the connection's timeout), so what the transaction reads (the URLs already
+        # there, max(id)) stays true until it commits. A transaction the driver already
+        # began holds the lock: only a write begins one.
+        if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def new_ids(self, connection: Connection, table: TableClause, count: int) -> list[int]:
+        top: int = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+        return list(range(top + 1, top + 1 + count))
+
+    def insert_ignore(
+        self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]
+    ) -> None:
+        if rows:
+            connection.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+
+    def bulk_insert(
+        self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]
+    ) -> None:
+        if rows:
+            connection.execute(insert(table), rows)
+
+    def refresh_statistics(self, connection: Connection) -> None:
+        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("PRAGMA optimize")

@@ -9,8 +9,8 @@ source 0 (every source). SQLite has row triggers; PostgreSQL counts a whole stat
 once from its transition tables, after taking the archive_state row's lock so that
 concurrent writers queue there instead of deadlocking on count rows.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,11 +1,12 @@
 """Responses of the read endpoints, cached under the archive's data version.
 
-The version (models.ArchiveState) moves with every change to articles or bylines, in
-the same transaction, so a response cached for (version, URL) is exactly what the
-endpoint would compute again: never stale, only dropped when the version moves or the
-cache is full. The same pair makes the ETag, so clients revalidate with If-None-Match
-and get 304 without a body. A request reads the version in its own snapshot and, on a
-miss, computes the response from that same snapshot.
+The version (models.ArchiveState) moves with every change to any table an endpoint reads,
+in the same transaction, whoever makes it (database triggers bump it, so a change made
+with SQL outside the app counts too). A response cached for (version, URL) is therefore
+exactly what the endpoint would compute again: never stale, only dropped when the version
+moves or the cache is full. The same pair makes the ETag, so clients revalidate with
+If-None-Match and get 304 without a body. A request reads the version in its own
+snapshot and, on a miss, computes the response from that same snapshot.
 """
 
 import hashlib

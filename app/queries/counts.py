@@ -1,10 +1,11 @@
 """Totals cached under the archive's data version (see models.ArchiveState).
 
 Counting the articles that match a listing costs a pass over an index, milliseconds per
-100,000 articles, on every page of every listing. A total only changes when articles or
-bylines change, and triggers bump the version in the same transaction (migration 0003);
-reading the version is one primary-key lookup in the request's own snapshot, so a cached
-total is exactly the count that query would return.
+100,000 articles, on every page of every listing. A total only changes when a table it
+is counted from changes, and triggers on every table an endpoint reads bump the version in
+the same transaction (migrations 0003 and 0005); reading the version is one primary-key
+lookup in the request's own snapshot, so a cached total is exactly the count that query
+would return.
 """
 
 from collections import OrderedDict

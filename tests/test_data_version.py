@@ -44,16 +44,16 @@ READ_TABLES = sorted(set(Base.metadata.tables) - {"archive_state"})
 # virtual table articles_fts, which cannot have triggers: its documents' shadow table
 # carries them (migration 0005 says why that is sound).
 SEARCH_INDEX = "search index"
-SEARCH_TRIGGER_TABLE = {"sqlite": "articles_fts_content", "postgresql": "article_search"}
+SEARCH_TRIGGER_TABLE = {"sqlite": "articles_fts_docsize", "postgresql": "article_search"}
 SEARCH_TABLE = {"sqlite": "articles_fts", "postgresql": "article_search"}
 # Tables of the migrated database that need no version triggers of their own, and why.
 UNVERSIONED = {
     "alembic_version": "the schema's revision, not data",
     "archive_state": "the version itself",
-    "articles_fts": "an FTS5 virtual table; articles_fts_content holds its documents",
-    "articles_fts_data": "FTS5 token segments, rewritten by merges that change no answer",
-    "articles_fts_idx": "FTS5 segment directory, rewritten by merges that change no answer",
-    "articles_fts_docsize": "FTS5 document sizes, written with articles_fts_content",
+    "articles_fts": "an FTS5 virtual table: articles_fts_docsize carries its triggers",
+    "articles_fts_content": "FTS5 documents, written with articles_fts_docsize",
+    "articles_fts_data": "FTS5 token segments, written with articles_fts_docsize",
+    "articles_fts_idx": "FTS5 segment directory, written with articles_fts_docsize",
     "articles_fts_config": "FTS5 settings",
 }
 EVENTS = {

@@ -12,19 +12,30 @@ transaction of the change, whoever makes it:
   row; 0003's triggers on articles and article_authors stay as they are.
 
 The SQLite search index is the FTS5 virtual table articles_fts, and SQLite refuses
-triggers on virtual tables. FTS5 keeps each document in its shadow table
-articles_fts_content (rowid = article id), writing it through ordinary statements on the
-same connection, so triggers there fire for every INSERT, UPDATE and DELETE on
-articles_fts, and for a raw write to the shadow table itself. Checked on SQLite 3.40:
-inserts (one row or executemany), updates, INSERT OR REPLACE and deletes all fire them;
-'optimize', 'merge' and 'rebuild' rewrite only the token segments (articles_fts_data,
-articles_fts_idx) and fire none, which is right, since they change no answer. With
-SQLITE_DBCONFIG_DEFENSIVE on, the triggers can still be created and fire, and only raw
-writes to the shadow tables are refused. Triggers on the other shadow tables would add
-nothing (docsize moves with content; data and idx are rewritten by merges that change no
-answer). A later switch to a contentless or external-content FTS5 table would have no
-articles_fts_content: tests/test_data_version.py then fails until its triggers are
-moved to whatever holds the documents.
+triggers on virtual tables. FTS5 keeps the index in shadow tables that it writes with
+ordinary statements on the same connection, and triggers on a shadow table fire for those
+writes. Ours go on articles_fts_docsize: FTS5 writes one row there for every document it
+adds (REPLACE INTO) and removes (DELETE), an UPDATE being both, and bm25 ranking reads it.
+(articles_fts_content also has a row per document but no query reads it; the token
+tables, _data and _idx, are rewritten by merges that change no answer.) Checked on SQLite
+3.40, and kept checked by tests/test_data_version.py: INSERT (one row or executemany),
+UPDATE, INSERT OR REPLACE, DELETE and DELETE with no WHERE through articles_fts all bump;
+'optimize' and 'merge' bump nothing; 'rebuild' bumps (harmless). With
+SQLITE_DBCONFIG_DEFENSIVE on, the triggers are still created and still fire (only direct
+writes to shadow tables are refused; such writes bypass FTS5 and corrupt the index, so
+they are out of scope here).
+
+The cost, on SQLite only: archive_state.version is NOT NULL, so the trigger's UPDATE
+could abort, so each docsize write inside FTS5 opens a statement savepoint, and FTS5
+answers a savepoint by flushing its pending terms (its xSavepoint). Each new document then
+becomes a segment of its own, which automerge folds together: writing 19,914 index entries
+in one transaction took 5.0 s instead of 1.1 s, and the 20,000-article ingest about 4 s
+longer (measured for this revision; search speed afterwards is unchanged). Any trigger on
+a shadow table that FTS5 writes per document costs the same. Rejected: triggers for
+DELETE and UPDATE only (free on insert, but an entry added by hand would leave cached
+searches stale), and dropping NOT NULL from the version (a weaker schema, and a rebuild
+of archive_state on SQLite). A switch to columnsize=0 (no docsize table) or another index
+layout must move these triggers; tests/test_data_version.py fails until they are.
 
 Adding a table that an endpoint reads: give it the same triggers in its migration (copy
 the DDL below; migrations are frozen history, so none imports it).
@@ -48,7 +59,7 @@ SQLITE_EVENTS = ("INSERT", "UPDATE", "DELETE")
 # 0003 made the triggers of these two.
 VERSIONED_BY_0003 = ("articles", "article_authors")
 PG_TABLES = ("sources", "authors", "articles", "article_authors", "article_search")
-SQLITE_NEW_TABLES = ("sources", "authors", "articles_fts_content")
+SQLITE_NEW_TABLES = ("sources", "authors", "articles_fts_docsize")
 
 
 def upgrade() -> None:

@@ -29,12 +29,13 @@ The cost, on SQLite only: archive_state.version is NOT NULL, so the trigger's UP
 could abort, so each docsize write inside FTS5 opens a statement savepoint, and FTS5
 answers a savepoint by flushing its pending terms (its xSavepoint). Each new document then
 becomes a segment of its own, which automerge folds together: writing 19,914 index entries
-in one transaction took 5.0 s instead of 1.1 s, and the 20,000-article ingest about 4 s
-longer (measured for this revision; search speed afterwards is unchanged). Any trigger on
-a shadow table that FTS5 writes per document costs the same. Rejected: triggers for
-DELETE and UPDATE only (free on insert, but an entry added by hand would leave cached
-searches stale), and dropping NOT NULL from the version (a weaker schema, and a rebuild
-of archive_state on SQLite). A switch to columnsize=0 (no docsize table) or another index
+in one transaction took 2.0 s of CPU instead of 0.5 s, and a one-process ingest of 20,000
+generated articles 10.6 s of CPU instead of 9.4 s, about +13% (measured for this revision
+on a busy 2-core machine, where wall times were too noisy to compare; searches afterwards
+were as fast). Any trigger on a shadow table that FTS5 writes per document costs the
+same. Rejected: no INSERT trigger (inserts would be free, but an entry added by hand would
+leave cached searches stale), and dropping NOT NULL from the version (a weaker schema, and
+a rebuild of archive_state on SQLite). A switch to columnsize=0 (no docsize table) or another index
 layout must move these triggers; tests/test_data_version.py fails until they are.
 
 Adding a table that an endpoint reads: give it the same triggers in its migration (copy

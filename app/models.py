@@ -44,10 +44,14 @@ def source_named(names: list[str]) -> ColumnElement[bool]:
 
 
 class ArchiveState(Base):
-    """One row: a version that triggers bump on every change to articles or bylines.
+    """One row: a version that triggers bump on every change to any table an endpoint
+    reads (sources, authors, articles, bylines, the search index), in the transaction of
+    the change, whoever makes it (migrations 0003 and 0005).
 
-    Anything derived from the articles (such as a listing's total) can be cached under
-    the version it was computed at, and is stale as soon as the version moves.
+    Any answer derived from those tables (a response, a listing's total) can be cached
+    under the version it was computed at, and is stale as soon as the version moves. A new
+    table that an endpoint reads needs the same triggers; tests/test_data_version.py fails
+    until it has them.
     """
 
     __tablename__ = "archive_state"

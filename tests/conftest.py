@@ -25,7 +25,7 @@ from app.migrate import upgrade_to_head
 PG_SERVER_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-TABLES = ("article_authors", "articles", "authors", "sources")
+TABLES = ("article_authors", "articles", "authors", "sources", "article_counts")
 
 
 def _postgres_unreachable() -> str | None:

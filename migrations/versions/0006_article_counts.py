@@ -9,6 +9,9 @@ source 0 (every source). SQLite has row triggers; PostgreSQL counts a whole stat
 once from its transition tables, after taking the archive_state row's lock so that
 concurrent writers queue there instead of deadlocking on count rows.
 
+Like every table an endpoint reads, article_counts moves the data version when it
+changes (the triggers of migration 0005, for a correction made by hand).
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-30
@@ -33,7 +36,7 @@ UPSERT = (
 def _sqlite_rows(row: str, sign: str) -> str:
     day, month = f"substr({row}.published_at, 1, 10)", f"substr({row}.published_at, 1, 7)"
     return (
-        "INSERT INTO article_counts (span, period, source_id, language, articles) VALUES "
+        "INSERT INTO article_counts (span, period, source_id, language, articles) VALUES "  # noqa: S608
         f"('day', {day}, {row}.source_id, {row}.language, {sign}1), "
         f"('day', {day}, 0, {row}.language, {sign}1), "
         f"('month', {month}, {row}.source_id, {row}.language, {sign}1), "
@@ -44,13 +47,16 @@ def _sqlite_rows(row: str, sign: str) -> str:
 def _postgres_rows(rows: str, sign: str) -> str:
     utc = "published_at AT TIME ZONE 'UTC'"
     return (
-        "INSERT INTO article_counts (span, period, source_id, language, articles) "
+        "INSERT INTO article_counts (span, period, source_id, language, articles) "  # noqa: S608
         f"SELECT p.span, p.period, s.id, r.language, {sign}count(*) FROM {rows} r "
         f"CROSS JOIN LATERAL (VALUES ('day', to_char(r.{utc}, 'YYYY-MM-DD')), "
         f"('month', to_char(r.{utc}, 'YYYY-MM'))) AS p(span, period) "
         "CROSS JOIN LATERAL (VALUES (r.source_id), (0)) AS s(id) "
         "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 " + UPSERT + ";"
     )
+
+
+BUMP = "UPDATE archive_state SET version = version + 1"
 
 
 def upgrade() -> None:
@@ -80,6 +86,11 @@ def upgrade() -> None:
             f"BEGIN {_sqlite_rows('old', '-')} {_sqlite_rows('new', '')} END"
         )
         op.execute(_sqlite_backfill())
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER article_counts_{event.lower()}_version "
+                f"AFTER {event} ON article_counts BEGIN {BUMP}; END"
+            )
     else:
         op.execute(
             "CREATE FUNCTION count_articles() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -106,16 +117,21 @@ def upgrade() -> None:
             "FOR EACH STATEMENT EXECUTE FUNCTION clear_article_counts()"
         )
         op.execute(_postgres_rows("articles", ""))  # the articles already there
+        op.execute(
+            "CREATE TRIGGER article_counts_version "
+            "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON article_counts "
+            "FOR EACH STATEMENT EXECUTE FUNCTION bump_archive_version()"
+        )
 
 
 def _sqlite_backfill() -> str:
     """The articles already there, counted as the triggers would have."""
     day, month = "substr(published_at, 1, 10)", "substr(published_at, 1, 7)"
     parts = [
-        f"SELECT 'day', {day}, source_id, language, count(*) FROM articles GROUP BY 2, 3, 4",
-        f"SELECT 'day', {day}, 0, language, count(*) FROM articles GROUP BY 2, 4",
-        f"SELECT 'month', {month}, source_id, language, count(*) FROM articles GROUP BY 2, 3, 4",
-        f"SELECT 'month', {month}, 0, language, count(*) FROM articles GROUP BY 2, 4",
+        f"SELECT 'day', {day}, source_id, language, count(*) FROM articles GROUP BY 2, 3, 4",  # noqa: S608
+        f"SELECT 'day', {day}, 0, language, count(*) FROM articles GROUP BY 2, 4",  # noqa: S608
+        f"SELECT 'month', {month}, source_id, language, count(*) FROM articles GROUP BY 2, 3, 4",  # noqa: S608
+        f"SELECT 'month', {month}, 0, language, count(*) FROM articles GROUP BY 2, 4",  # noqa: S608
     ]
     return (
         "INSERT INTO article_counts (span, period, source_id, language, articles) "
@@ -127,6 +143,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for event in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS articles_counts_{event}")
+            op.execute(f"DROP TRIGGER IF EXISTS article_counts_{event}_version")
     else:
         for event in ("insert", "update", "delete", "truncate"):
             op.execute(f"DROP TRIGGER IF EXISTS articles_counts_{event} ON articles")

@@ -135,7 +135,7 @@ class _Loader:
             self.database.bulk_insert(connection, _ARTICLES, rows)
             for id_, item in zip(ids, new, strict=True):
                 bylines += self._bylines(id_, item.article)
-                new_entries.append((id_, item.index))
+                new_entries.append(IndexedArticle(id_, item.article.published_at, item.index))
             report.inserted += len(new)
         if changed:
             changed_ids = [id_ for id_, _ in changed]
@@ -148,7 +148,7 @@ class _Loader:
             )
             for id_, item in changed:
                 bylines += self._bylines(id_, item.article)
-                changed_entries.append((id_, item.index))
+                changed_entries.append(IndexedArticle(id_, item.article.published_at, item.index))
             report.updated += len(changed)
         self.database.bulk_insert(connection, _BYLINES, bylines)
         self.database.write_index(connection, new=new_entries, changed=changed_entries)

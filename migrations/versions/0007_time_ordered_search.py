@@ -42,8 +42,7 @@ def _sqlite_key(row: str) -> str:
 def _postgres_key(row: str) -> str:
     seconds = f"floor(extract(epoch FROM {row}.published_at))::bigint"
     return (
-        f"((greatest(0, least({MAX_SECONDS}, {seconds} + {EPOCH_OFFSET})) << {ID_BITS}) "
-        f"| {row}.id)"
+        f"((greatest(0, least({MAX_SECONDS}, {seconds} + {EPOCH_OFFSET})) << {ID_BITS}) | {row}.id)"
     )
 
 

@@ -54,7 +54,7 @@ def upgrade() -> None:
                 "WHERE substr(published_at, 20) <> '.000000'"
             )
         op.execute(
-            "UPDATE articles_fts SET rowid = "  # noqa: S608
+            "UPDATE articles_fts SET rowid = "
             f"(SELECT {_sqlite_key('a')} FROM articles a WHERE a.id = articles_fts.rowid)"
         )
         op.execute("DROP TRIGGER articles_fts_delete")
@@ -77,7 +77,7 @@ def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
     op.execute("ALTER TABLE article_search ADD COLUMN sort_key BIGINT")
     op.execute(
-        f"UPDATE article_search s SET sort_key = {_postgres_key('a')} "  # noqa: S608
+        f"UPDATE article_search s SET sort_key = {_postgres_key('a')} "
         "FROM articles a WHERE a.id = s.article_id"
     )
     op.execute("ALTER TABLE article_search ALTER COLUMN sort_key SET NOT NULL")

@@ -20,8 +20,7 @@ from app.databases import database_for
 from app.db import make_engine
 from app.models import Article, ArticleAuthor, Author, Source
 from app.pagination import Pager, sort_order
-from app.queries.articles import listing_columns
-from app.queries.listing import ArticleFilters, plan_listing
+from app.queries.listing import ArticleFilters, page_columns, plan_listing
 from app.search.query import parse_query
 
 
@@ -63,7 +62,9 @@ def main() -> None:
             assert listing is not None, name
             composite = listing.composite()
             stmt = newest.select(
-                listing.apply(listing_columns()), listing.key_columns(), composite
+                listing.apply(page_columns("list", listing.shape.database)),
+                listing.key_columns(),
+                composite,
             ).params(**(listing.params | newest.params(composite)))
             sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
             print(f"## {name} ({listing.shape.search or 'no search'})\n")

@@ -157,3 +157,19 @@ def test_published_at_is_kept_to_the_second(client: TestClient, corpus: Path, in
     ingest(corpus)
     item = client.get("/api/v1/articles").json()["items"][0]
     assert item["published_at"] == "2019-11-06T09:26:59+03:00"
+
+
+def test_a_search_count_past_its_budget_is_an_estimate(
+    archive: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing, "MATCH_WORK", 5)
+    with archive(count_cache_bytes=0) as client:
+        found = client.get(f"/api/v1/articles?q={WORD}&sort=-published_at").json()
+        ranged = client.get(f"/api/v1/articles?q={WORD}&from=2019-11-01").json()
+        few = client.get(f"/api/v1/articles?q={WORD}&source=Редкий").json()
+    for page in (found, ranged):
+        assert page["total_exact"] is False
+        # An estimate, but of the right size: more than counted, never absurd.
+        assert 5 < page["total"] <= 200
+    assert len(found["items"]) == 20  # the page itself is whole
+    assert few["total_exact"] is True and few["total"] == len(few["items"])

@@ -22,11 +22,13 @@ from sqlalchemy import (
     Dialect,
     Engine,
     FromClause,
+    Select,
     SQLColumnExpression,
     TableClause,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import column, table
 
 from app.schemas import Interval
 from app.search.query import SearchQuery
@@ -66,6 +68,11 @@ class SearchIndex:
 
 VERSION_QUERY = "SELECT version FROM archive_state WHERE id = 1"
 
+# The byline tables as plain table clauses: the backends read them without importing the
+# models (which import this package through app.db).
+bylines = table("article_authors", column("article_id"), column("position"), column("author_id"))
+authors = table("authors", column("id"), column("name"))
+
 
 class VersionReader(Protocol):
     """Reads the archive's data version (models.ArchiveState) on the event loop, with no
@@ -83,6 +90,7 @@ class Database(ABC):
     name: ClassVar[str]  # SQLAlchemy's backend name: "sqlite", "postgresql"
     index_table: ClassVar[str]  # the search index's table (managed here, not by the models)
     explain_prefix: ClassVar[str]  # what turns a SELECT into its query plan
+    estimates_rows: ClassVar[bool]  # whether estimate_rows() answers
 
     # The engine and the connection.
 
@@ -147,6 +155,18 @@ class Database(ABC):
         self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
     ) -> ColumnElement[float]:
         """This article's relevance to the query, NULL if it does not match (as probe())."""
+
+    @abstractmethod
+    def byline(self, article_id: ColumnElement[int]) -> ColumnElement[str]:
+        """The article's byline as JSON text, read with its row: a list of [position,
+        author id, name] in any order (the caller sorts by position), or NULL."""
+
+    @abstractmethod
+    def estimate_rows(
+        self, connection: Connection, statement: Select[Any], params: dict[str, Any]
+    ) -> int | None:
+        """How many rows the database itself expects the statement to find, without
+        running it; None if it keeps no statistics that would make that worth having."""
 
     @abstractmethod
     def plan_search(self, connection: Connection) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Double,
     Engine,
     Integer,
+    Select,
     SQLColumnExpression,
     String,
     TableClause,
@@ -54,6 +55,8 @@ from app.databases import (
     IndexEntry,
     SearchIndex,
     VersionReader,
+    authors,
+    bylines,
 )
 from app.schemas import Interval
 from app.search import keys
@@ -183,6 +186,7 @@ class PostgreSQL(Database):
     name = "postgresql"
     index_table = PG_TABLE
     explain_prefix = "EXPLAIN "
+    estimates_rows = True
 
     def make_engine(self, url: URL, *, pool_size: int, statement_timeout_ms: int) -> Engine:
         connect_args: dict[str, Any] = {}
@@ -260,6 +264,32 @@ class PostgreSQL(Database):
             .where(_MATCHES, article_search.c.article_id == article_id)
             .scalar_subquery()
         )
+
+    def byline(self, article_id: ColumnElement[int]) -> ColumnElement[str]:
+        column: ColumnElement[str] = (
+            select(
+                cast(
+                    func.json_agg(
+                        func.json_build_array(bylines.c.position, authors.c.id, authors.c.name)
+                    ),
+                    String,
+                )
+            )
+            .join(authors, authors.c.id == bylines.c.author_id)
+            .where(bylines.c.article_id == article_id)
+            .scalar_subquery()
+        )
+        return column
+
+    def estimate_rows(
+        self, connection: Connection, statement: Select[Any], params: dict[str, Any]
+    ) -> int | None:
+        # For a search, from the tsvector statistics ANALYZE keeps: each common lexeme's
+        # frequency. The values are rendered as literals (escaped by SQLAlchemy).
+        bound = statement.params({k: v for k, v in params.items() if v is not None})
+        sql = bound.compile(connection, compile_kwargs={"literal_binds": True})
+        plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar_one()
+        return int(plan[0]["Plan"]["Plan Rows"])
 
     def plan_search(self, connection: Connection) -> None:
         # The tsvectors live out of line (TOAST), which the planner's costs miss: it reads

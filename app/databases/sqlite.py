@@ -25,6 +25,7 @@ from sqlalchemy import (
     Double,
     Engine,
     Integer,
+    Select,
     SQLColumnExpression,
     String,
     TableClause,
@@ -52,6 +53,8 @@ from app.databases import (
     IndexEntry,
     SearchIndex,
     VersionReader,
+    authors,
+    bylines,
 )
 from app.schemas import Interval
 from app.search import keys
@@ -174,6 +177,7 @@ class SQLite(Database):
     name = "sqlite"
     index_table = FTS_TABLE
     explain_prefix = "EXPLAIN QUERY PLAN "
+    estimates_rows = False
 
     def make_engine(self, url: URL, *, pool_size: int, statement_timeout_ms: int) -> Engine:
         if url.database and url.database != ":memory:":
@@ -263,6 +267,24 @@ class SQLite(Database):
             .where(_MATCHES, fts_table.c.rowid == _key_of(article_id, published_at))
             .scalar_subquery()
         )
+
+    def byline(self, article_id: ColumnElement[int]) -> ColumnElement[str]:
+        column: ColumnElement[str] = (
+            select(
+                func.json_group_array(
+                    func.json_array(bylines.c.position, authors.c.id, authors.c.name)
+                )
+            )
+            .join(authors, authors.c.id == bylines.c.author_id)
+            .where(bylines.c.article_id == article_id)
+            .scalar_subquery()
+        )
+        return column
+
+    def estimate_rows(
+        self, connection: Connection, statement: Select[Any], params: dict[str, Any]
+    ) -> int | None:
+        return None  # FTS5 keeps no term statistics the planner could share
 
     def plan_search(self, connection: Connection) -> None:
         return None

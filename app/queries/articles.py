@@ -4,52 +4,33 @@ How a listing selects its articles (filters, search, statements) is app.queries.
 this module reads the page's rows and makes them the API's typed rows (app.schemas).
 """
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, Select, bindparam, select
+from sqlalchemy import Connection, Row, bindparam
 from sqlalchemy.orm import Session
 
 from app import schemas
 from app.cache.counts import CountCache
-from app.models import Article, ArticleAuthor, Author, Source
+from app.databases import database_for
+from app.models import Article
 from app.pagination import Pager, Slice
-from app.queries.listing import ArticleFilters, Listing, candidates, plan_listing
+from app.queries.listing import (
+    ArticleFilters,
+    Columns,
+    Listing,
+    candidates,
+    page_columns,
+    plan_listing,
+)
 from app.queries.statements import built
 from app.schemas import ArticleListItem, ArticleRecord, AuthorRef, Highlight, SourceRef
 from app.search.highlight import highlight_snippet, highlight_title
 
 R = TypeVar("R", bound=ArticleRecord)
-
-
-def listing_columns() -> Select[*tuple[Any, ...]]:
-    return select(
-        Article.id,
-        Article.url,
-        Article.title,
-        Article.published_at,
-        Article.published_offset_minutes,
-        Article.language,
-        Article.word_count,
-        Article.excerpt,
-        Source.id.label("source_id"),
-        Source.name.label("source_name"),
-        Source.domain.label("source_domain"),
-    ).join(Source, Source.id == Article.source_id)
-
-
-def record_columns() -> Select[*tuple[Any, ...]]:
-    """listing_columns() and the rest of the article (what article_record() reads)."""
-    return listing_columns().add_columns(
-        Article.body, Article.photo_credit, Article.ingested_at, Article.updated_at
-    )
-
-
-def search_columns() -> Select[*tuple[Any, ...]]:
-    """listing_columns() and the body, which a search's highlights are cut from."""
-    return listing_columns().add_columns(Article.body)
 
 
 @lru_cache(maxsize=256)
@@ -62,14 +43,22 @@ def local_time(utc: datetime, offset_minutes: int) -> datetime:
     return utc.astimezone(_zone(offset_minutes))
 
 
-def list_item(row: Row[Any], authors: list[AuthorRef]) -> ArticleListItem:
-    """A listing's item from a row of listing_columns() (highlight added by the caller)."""
+def byline(text: str | None) -> list[AuthorRef]:
+    """The authors of a page row's byline (app.databases' byline(): JSON of [position,
+    id, name]), in byline order."""
+    if not text:
+        return []
+    return [AuthorRef(id=id_, name=name) for _, id_, name in sorted(json.loads(text))]
+
+
+def list_item(row: Row[Any]) -> ArticleListItem:
+    """A listing's item from a "list" or "search" row (highlight added by the caller)."""
     return ArticleListItem(
         id=row.id,
         url=row.url,
         title=row.title,
         published_at=local_time(row.published_at, row.published_offset_minutes),
-        authors=authors,
+        authors=byline(row.byline),
         source=SourceRef(id=row.source_id, name=row.source_name, domain=row.source_domain),
         language=row.language,
         word_count=row.word_count,
@@ -77,14 +66,14 @@ def list_item(row: Row[Any], authors: list[AuthorRef]) -> ArticleListItem:
     )
 
 
-def article_record(row: Row[Any], authors: list[AuthorRef], kind: type[R]) -> R:
-    """An article's every field but paragraphs, from a row of record_columns()."""
+def article_record(row: Row[Any], kind: type[R]) -> R:
+    """An article's every field but paragraphs, from a "record" row."""
     return kind(
         id=row.id,
         url=row.url,
         title=row.title,
         published_at=local_time(row.published_at, row.published_offset_minutes),
-        authors=authors,
+        authors=byline(row.byline),
         source=SourceRef(id=row.source_id, name=row.source_name, domain=row.source_domain),
         language=row.language,
         word_count=row.word_count,
@@ -96,29 +85,10 @@ def article_record(row: Row[Any], authors: list[AuthorRef], kind: type[R]) -> R:
     )
 
 
-def authors_of(session: Session, article_ids: Sequence[int]) -> dict[int, list[AuthorRef]]:
-    """Each article's byline, in order."""
-    found: dict[int, list[AuthorRef]] = {id_: [] for id_ in article_ids}
-    if article_ids:
-        statement = built(
-            "bylines",
-            lambda: (
-                select(ArticleAuthor.article_id, Author.id, Author.name)
-                .join(Author, Author.id == ArticleAuthor.author_id)
-                .where(ArticleAuthor.article_id.in_(bindparam("ids", expanding=True)))
-                .order_by(ArticleAuthor.article_id, ArticleAuthor.position)
-            ),
-        )
-        rows = session.connection().execute(statement, {"ids": list(article_ids)})
-        for article_id, author_id, name in rows:
-            found[article_id].append(AuthorRef(id=author_id, name=name))
-    return found
-
-
 def _rows(
     connection: Connection,
     listing: Listing,
-    columns: Select[*tuple[Any, ...]],
+    columns: Columns,
     pager: Pager,
     rank_window: int,
 ) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
@@ -131,7 +101,7 @@ def _rows(
 def _ranked_rows(
     connection: Connection,
     listing: Listing,
-    columns: Select[*tuple[Any, ...]],
+    columns: Columns,
     pager: Pager,
     rank_window: int,
 ) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
@@ -165,16 +135,15 @@ def _ranked_rows(
     next_key = page[-1] if len(ranked) > pager.limit else None
     if not page:
         return [], None
+    database = listing.shape.database
     statement = built(
-        ("by_ids", _columns_key(columns)),
-        lambda: columns.where(Article.id.in_(bindparam("ids", expanding=True))),
+        ("by_ids", columns, database),
+        lambda: page_columns(columns, database).where(
+            Article.id.in_(bindparam("ids", expanding=True))
+        ),
     )
     by_id = {row.id: row for row in connection.execute(statement, {"ids": [i for *_, i in page]})}
     return [by_id[i] for *_, i in page], next_key
-
-
-def _columns_key(columns: Select[*tuple[Any, ...]]) -> tuple[str, ...]:
-    return tuple(c.key or "" for c in columns.selected_columns)
 
 
 def list_articles(
@@ -195,10 +164,9 @@ def list_articles(
     # Core execution: these are plain rows, and the ORM's per-statement work shows in latency.
     connection = session.connection()
     total = listing.total(session, totals)
-    columns = search_columns() if filters.search is not None else listing_columns()
+    columns: Columns = "search" if filters.search is not None else "list"
     rows, next_key = _rows(connection, listing, columns, pager, rank_window)
-    authors = authors_of(session, [row.id for row in rows])
-    items = [list_item(row, authors[row.id]) for row in rows]
+    items = [list_item(row) for row in rows]
     if filters.search is not None:
         wanted = filters.search.positive_terms
         for item, row in zip(items, rows, strict=True):
@@ -218,17 +186,20 @@ def article_records(
     if listing is None:
         return Slice(items=[], total=None, next_key=None)
     connection = session.connection()
-    rows, next_key = _rows(connection, listing, record_columns(), pager, rank_window)
-    authors = authors_of(session, [row.id for row in rows])
-    items = [article_record(row, authors[row.id], ArticleRecord) for row in rows]
+    rows, next_key = _rows(connection, listing, "record", pager, rank_window)
+    items = [article_record(row, ArticleRecord) for row in rows]
     return Slice(items, None, next_key)
 
 
 def get_article(session: Session, article_id: int) -> schemas.Article | None:
-    statement = built("article", lambda: record_columns().where(Article.id == bindparam("id")))
+    database = database_for(session).name
+    statement = built(
+        ("article", database),
+        lambda: page_columns("record", database).where(Article.id == bindparam("id")),
+    )
     row = session.connection().execute(statement, {"id": article_id}).one_or_none()
     if row is None:
         return None
-    article = article_record(row, authors_of(session, [article_id])[article_id], schemas.Article)
+    article = article_record(row, schemas.Article)
     article.paragraphs = row.body.split("\n\n") if row.body else []
     return article

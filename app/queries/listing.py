@@ -22,6 +22,7 @@ statements are built once per shape (app.queries.statements) and run with parame
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -47,6 +48,9 @@ from app.search.query import SearchQuery
 
 # Rows a total may read before it is an estimate (extrapolated from the rows read).
 COUNT_WORK = 5_000
+# Index entries a search's count may read before it is an estimate: counting inside the
+# index costs a small fraction of a join per entry.
+MATCH_WORK = 2_000
 # A probe of the index costs about this many times a join (measured on SQLite and
 # PostgreSQL: a lookup in each term's matches against a primary-key step).
 PROBE_COST = 5
@@ -114,6 +118,7 @@ class Listing:
     filters: ArticleFilters
     source_ids: list[int]
     matches: int | None = None  # the search's matches in the date range, when counted
+    matches_exact: bool = True  # whether `matches` is exact (else an estimate)
     selected: int | None = None  # the articles the other filters select, when counted
 
     @property
@@ -136,14 +141,16 @@ class Listing:
             return None
         return CompositeKey(self.database.search_index().key, _encode_key)
 
-    def page(
-        self, connection: Connection, columns: Select[*tuple[Any, ...]], pager: Pager
-    ) -> list[Any]:
+    def page(self, connection: Connection, columns: "Columns", pager: Pager) -> list[Any]:
         """A page of these columns in the pager's (date) order."""
         composite = self.composite()
         statement = built(
-            ("page", self.shape, pager.shape, _columns_shape(columns)),
-            lambda: pager.select(self.apply(columns), self.key_columns(), composite),
+            ("page", self.shape, pager.shape, columns),
+            lambda: pager.select(
+                self.apply(page_columns(columns, self.shape.database)),
+                self.key_columns(),
+                composite,
+            ),
         )
         params = self.params | pager.params(composite)
         return list(connection.execute(statement, params).all())
@@ -151,7 +158,7 @@ class Listing:
     def total(self, session: Session, totals: CountCache | None) -> Total:
         """How many articles the listing holds: exact, or an estimate past COUNT_WORK."""
         if self.shape.search and not self.shape.other_filters and self.matches is not None:
-            return Total(self.matches, True)
+            return Total(self.matches, self.matches_exact)
         connection = session.connection()
 
         def count() -> tuple[int, bool]:
@@ -194,8 +201,33 @@ def _encode_key(key: tuple[Any, ...]) -> int:
     return keys.search_key(key[0], key[1])
 
 
-def _columns_shape(columns: Select[*tuple[Any, ...]]) -> tuple[str, ...]:
-    return tuple(c.key or "" for c in columns.selected_columns)
+Columns = Literal["list", "search", "record"]
+
+
+@cache
+def page_columns(columns: Columns, database: str) -> Select[*tuple[Any, ...]]:
+    """What a page reads of each article: a listing's item ("list"), and its body for a
+    search's highlights ("search"), or every field but paragraphs ("record"). The byline
+    comes with the row (app.databases' byline(), as JSON)."""
+    read: list[Any] = [
+        Article.id,
+        Article.url,
+        Article.title,
+        Article.published_at,
+        Article.published_offset_minutes,
+        Article.language,
+        Article.word_count,
+        Article.excerpt,
+        Source.id.label("source_id"),
+        Source.name.label("source_name"),
+        Source.domain.label("source_domain"),
+        database_for(database).byline(Article.id.expression).label("byline"),
+    ]
+    if columns != "list":
+        read.append(Article.body)
+    if columns == "record":
+        read += [Article.photo_credit, Article.ingested_at, Article.updated_at]
+    return select(*read).join(Source, Source.id == Article.source_id)
 
 
 def _driving(shape: Shape) -> tuple[ColumnElement[datetime], ColumnElement[int]]:
@@ -262,7 +294,7 @@ def _key_range(shape: Shape) -> list[ColumnElement[bool]]:
     return where
 
 
-def _count_statement(shape: Shape) -> Select[Any]:
+def _count_statement(shape: Shape) -> Select[*tuple[Any, ...]]:
     """Count the listing's articles among the first :work rows of its driving side."""
     if shape.search == "index":
         index = database_for(shape.database).search_index()
@@ -388,9 +420,9 @@ def _plan_search(session: Session, listing: Listing, query: SearchQuery) -> None
     if not shape.other_filters:
         listing.shape = index_shape
         if shape.exact_keys:
-            listing.matches = _count_matches(connection, listing)
+            listing.matches, listing.matches_exact = _count_matches(connection, listing)
         return
-    matches = _count_matches(connection, listing)
+    matches, listing.matches_exact = _count_matches(connection, listing)
     selected = _count_selected(connection, listing)
     listing.matches, listing.selected = matches, selected
     everything = count_in_range(
@@ -405,20 +437,53 @@ def _plan_search(session: Session, listing: Listing, query: SearchQuery) -> None
     listing.shape = Shape(**{**shape.__dict__, "search": search})
 
 
-def _count_matches(connection: Connection, listing: Listing) -> int:
-    """The search's matches in the key range, counted inside the index."""
-    shape = listing.shape
+def _count_matches(connection: Connection, listing: Listing) -> tuple[int, bool]:
+    """The search's matches in the key range, counted inside the index up to MATCH_WORK;
+    past that, an estimate: the database's own (PostgreSQL's planner keeps each common
+    word's frequency), or else the share of matches among the articles that the newest
+    MATCH_WORK matches span, scaled to the whole range."""
+    shape, database = listing.shape, listing.database
+    params = listing.params | {"work": MATCH_WORK + 1}
+    key = (shape.database, shape.start, shape.end)
+    if database.estimates_rows:
+        statement = built(("matches", *key), lambda: _counted(shape))
+        found = int(connection.scalar(statement, params) or 0)
+        if found <= MATCH_WORK:
+            return found, True
+        estimate = database.estimate_rows(connection, _matching(shape), listing.params)
+        return max(estimate or 0, found), False
+    statement = built(("newest", *key), lambda: _newest(shape))
+    found, lowest = connection.execute(statement, params).one()
+    if found <= MATCH_WORK:
+        return int(found), True
+    filters = listing.filters
+    end = filters.published_to
+    spanned = count_in_range(connection, keys.instant_of(int(lowest)), end, [], [])
+    everything = count_in_range(connection, filters.published_from, end, [], [])
+    return max(round(found * everything / max(spanned, 1)), found), False
 
-    def build() -> Select[Any]:
-        index = database_for(shape.database).search_index()
-        return (
-            select(func.count())
-            .select_from(index.table)
-            .where(index.matches, *_key_range(Shape(**{**shape.__dict__, "search": "index"})))
-        )
 
-    statement = built(("matches", shape.database, shape.start, shape.end), build)
-    return int(connection.scalar(statement, listing.params) or 0)
+def _matching(shape: Shape) -> Select[*tuple[Any, ...]]:
+    """The keys of the search's matches in the key range."""
+    index = database_for(shape.database).search_index()
+    keyed = Shape(**{**shape.__dict__, "search": "index"})
+    return (
+        select(index.key.label("key"))
+        .select_from(index.table)
+        .where(index.matches, *_key_range(keyed))
+    )
+
+
+def _counted(shape: Shape) -> Select[*tuple[Any, ...]]:
+    """Count up to :work matches, in whatever order the index yields them."""
+    return select(func.count()).select_from(_matching(shape).limit(bindparam("work")).subquery())
+
+
+def _newest(shape: Shape) -> Select[*tuple[Any, ...]]:
+    """Count the newest :work matches, and the key of the last of them."""
+    index = database_for(shape.database).search_index()
+    newest = _matching(shape).order_by(index.key.desc()).limit(bindparam("work")).subquery()
+    return select(func.count(), func.min(newest.c.key)).select_from(newest)
 
 
 def _count_selected(connection: Connection, listing: Listing) -> int:
@@ -461,7 +526,7 @@ def candidates(connection: Connection, listing: Listing, top: int, size: int) ->
     return [Candidate(key, id_, score) for key, id_, score in rows]
 
 
-def _candidates_statement(shape: Shape) -> Select[Any]:
+def _candidates_statement(shape: Shape) -> Select[*tuple[Any, ...]]:
     database = database_for(shape.database)
     if shape.search == "index":
         index = database.search_index()

@@ -73,6 +73,26 @@ def word_terms(text: str) -> list[str]:
     return list(map(_terms.__getitem__, map(str.lower, WORD.findall(text))))
 
 
+def surface_forms(term: str) -> frozenset[str] | None:
+    """Every lower-cased word form (ё as е) whose term may be this one: the forms of each
+    Russian paradigm with this dictionary form. None for a term that is not a Russian
+    lemma (an English stem, a number), whose forms cannot be listed.
+
+    A word among them is only a match if term() of it is the term (one form can belong to
+    several paradigms); a word outside them never is, as the analyzer's lemma of any word
+    is the dictionary form of one of its paradigms.
+    """
+    if not _CYRILLIC.search(term):
+        return None
+    forms = {
+        form.word.replace("ё", "е")
+        for parse in _morph().parse(term)
+        if parse.normal_form.replace("ё", "е") == term
+        for form in parse.lexeme
+    }
+    return frozenset(forms | {term}) if forms else None
+
+
 def spans(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, term) of every searchable word in text, for highlighting."""
     for match in WORD.finditer(text):

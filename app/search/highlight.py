@@ -1,11 +1,24 @@
-"""Highlights: matched words wrapped in <mark>, everything else HTML-escaped."""
+"""Highlights: matched words wrapped in <mark>, everything else HTML-escaped.
 
+A snippet is about 30 words of the body around its densest run of matches. Finding the
+matches would mean the term of every word of the body (a regex pass and a dictionary look
+up per word: most of a search page's time). For Russian terms the body is instead
+searched for the word forms the terms can have (app.search.analyzer.surface_forms), with
+one compiled regular expression per query, and only the words near the best run are
+split and checked; anything else (English stems, numbers, forms no paradigm lists) takes
+the full pass.
+"""
+
+import re
+from functools import lru_cache
 from html import escape
 from itertools import islice
 
-from app.search.analyzer import WORD, spans, word_terms
+from app.search.analyzer import WORD, normalize, spans, surface_forms, word_terms
 
 SNIPPET_WORDS = 30
+LEAD_WORDS = 5  # words shown before the first match of the window
+CHARS_PER_WORD = 7  # a Russian word and its space, on average: the window's width in text
 
 
 def _render(text: str, hits: list[tuple[int, int]], start: int, end: int) -> str:
@@ -26,13 +39,75 @@ def highlight_title(title: str, wanted: frozenset[str]) -> str:
     return _render(title, hits, 0, len(title))
 
 
-def highlight_snippet(body: str, wanted: frozenset[str], words: int = SNIPPET_WORDS) -> str:
-    """About `words` words of body around the densest run of matches (the start if none).
+@lru_cache(maxsize=512)
+def _locator(wanted: frozenset[str]) -> re.Pattern[str] | None:
+    """A pattern finding every word form these terms may have, in text lower-cased with
+    ё as е (also inside longer words: the caller checks each hit's whole word); None if
+    some term's forms cannot be listed. Each term's forms share a stem, so the pattern is
+    stem(?:endings) per term, which the regex engine rejects at most positions at once."""
+    parts = []
+    for term in sorted(wanted):
+        forms = surface_forms(term)
+        if forms is None:
+            return None
+        stem = _common_prefix(forms)
+        endings = sorted({form[len(stem) :] for form in forms}, key=len, reverse=True)
+        parts.append(re.escape(stem) + "(?:" + "|".join(map(re.escape, endings)) + ")")
+    return re.compile("|".join(parts)) if parts else None
 
-    Terms come from one C-speed pass over the body; only the words of the chosen window
-    are then located and rendered, which keeps a page of long articles cheap.
-    """
+
+def _common_prefix(words: frozenset[str]) -> str:
+    first, last = min(words), max(words)  # the sorted ends share what all share
+    size = 0
+    while size < len(first) and first[size] == last[size]:
+        size += 1
+    return first[:size]
+
+
+def highlight_snippet(body: str, wanted: frozenset[str], words: int = SNIPPET_WORDS) -> str:
+    """About `words` words of body around the densest run of matches (the start if none)."""
     body = " ".join(body.split("\n\n"))  # paragraphs run on in a snippet
+    locator = _locator(wanted)
+    if locator is not None:
+        folded = body.lower().replace("ё", "е")  # the same length: offsets carry over
+        hits = []
+        for found in locator.finditer(folded):
+            start = found.start()
+            if start and WORD.match(folded, start - 1):
+                continue  # inside a longer word
+            word = WORD.match(folded, start)
+            if word is not None and normalize(word[0]) in wanted:
+                hits.append(start)
+        if hits:
+            return _snippet_near(body, wanted, hits, words)
+    return _scanned_snippet(body, wanted, words)
+
+
+def _snippet_near(body: str, wanted: frozenset[str], hits: list[int], words: int) -> str:
+    """The window of `words` words opening a few words before the densest run of hits
+    (character offsets of matched words)."""
+    width = words * CHARS_PER_WORD
+    best, best_count, j = hits[0], 0, 0
+    for i, start in enumerate(hits):
+        while hits[j] < start - width:
+            j += 1
+        if (count := i - j + 1) > best_count:
+            best, best_count = hits[j], count
+    reach = max(0, best - 2 * LEAD_WORDS * CHARS_PER_WORD)
+    lead = list(WORD.finditer(body, reach, best))[-LEAD_WORDS:]
+    first = 0 if reach == 0 and len(lead) < LEAD_WORDS else (lead[0].start() if lead else best)
+    window = list(islice(WORD.finditer(body, first), words))
+    start = 0 if first == 0 else window[0].start()
+    end = window[-1].end()
+    if len(window) < words or WORD.search(body, end) is None:
+        end = len(body)
+    marks = [(m.start(), m.end()) for m in window if normalize(m[0]) in wanted]
+    text = _render(body, marks, start, end)
+    return ("…" if start > 0 else "") + text.strip() + ("…" if end < len(body) else "")
+
+
+def _scanned_snippet(body: str, wanted: frozenset[str], words: int) -> str:
+    """highlight_snippet() by the term of every word of the body."""
     terms = word_terms(body)
     if not terms:
         return escape(body[:300])

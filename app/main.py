@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 
-from app.api import articles, authors, export, feeds, health, sources
+from app.api import articles, authors, changes, export, feeds, health, sources
 from app.api.params import reject_nul
 from app.cache.counts import CountCache
 from app.cache.responses import CachedResponses, ResponseCache
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog, enabled=settings.access_log)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
-    routers = [m.router for m in (articles, export, feeds, sources, authors, health)]
+    routers = [m.router for m in (articles, export, feeds, sources, authors, changes, health)]
     for router in routers:
         api.include_router(router)
     app.include_router(api)

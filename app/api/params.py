@@ -147,6 +147,15 @@ async def article_filters(
         list[NameValue],
         Query(description="Language code (ru, en, other); may repeat.", examples=["ru"]),
     ] = [],  # noqa: B006
+    updated_since: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_INSTANT_CHARS,
+            description="Loaded or changed by the ingest at or after: a date (00:00 UTC) or "
+            "an ISO 8601 datetime. For mirroring, /changes also tells deletions.",
+            examples=["2019-11-20T00:00:00Z"],
+        ),
+    ] = None,
     q: Annotated[
         str | None,
         Query(
@@ -173,6 +182,9 @@ async def article_filters(
         source_ids=source_id,
         languages=language,
         search=_parse_search(q),
+        updated_since=(
+            parse_instant("updated_since", updated_since, end=False) if updated_since else None
+        ),
     )
 
 

@@ -32,6 +32,7 @@ class ArticleFilters:
     source_ids: list[int] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     search: SearchQuery | None = None
+    updated_since: datetime | None = None  # inclusive, on updated_at
 
     def key(self) -> Hashable:
         """What identifies the set of articles these filters select (for cached counts)."""
@@ -44,6 +45,7 @@ class ArticleFilters:
             tuple(sorted(set(self.source_ids))),
             tuple(sorted(set(self.languages))),
             self.search,
+            self.updated_since,
         )
 
 
@@ -181,6 +183,8 @@ def plan_listing(
         where.append(published_at >= filters.published_from)
     if filters.published_to is not None:
         where.append(published_at <= filters.published_to)
+    if filters.updated_since is not None:
+        where.append(Article.updated_at >= filters.updated_since)
     hits = None
     known_total = None
     if filters.search is not None:
@@ -202,7 +206,9 @@ def plan_listing(
         author_id=single_author,
         hits=hits,
         known_total=known_total,
-        counted_sources=None if filters.search or author_filter else source_ids,
+        counted_sources=(
+            None if filters.search or author_filter or filters.updated_since else source_ids
+        ),
     )
 
 

@@ -14,7 +14,7 @@ read as a place in another history.
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from app.models import ArchiveState, Article, ArticleChange, Source
@@ -52,6 +52,11 @@ class Head:
 
     archive_id: str
     seq: int
+
+
+def archive_id(connection: Connection) -> str:
+    """This database's name for its history (migration 0008)."""
+    return str(connection.scalar(select(ArchiveState.archive_id)) or "")
 
 
 def head(session: Session) -> Head:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPIOffline(
+        generate_unique_id_function=operation_id,
         title="News archive API",
         version="1.0.0",
         description=DESCRIPTION,
@@ -119,6 +121,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_pages(app)  # the reader at /, its files at /static; /redoc kept offline
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """A stable operationId, from the route function's name: get_article_route is
+    getArticle (FastAPI's default also spells out the path and method, and changes with
+    them)."""
+    first, *rest = route.name.removesuffix("_route").split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -44,14 +44,22 @@ else:
     ArticleSortName = _sort_names("articles")
     AuthorSortName = _sort_names("authors")
 
-ArticleSort = Annotated[ArticleSortName | None, Query(description=sort_description("articles"))]
-AuthorSort = Annotated[AuthorSortName, Query(description=sort_description("authors"))]
+ArticleSort = Annotated[
+    ArticleSortName | None,
+    Query(description=sort_description("articles"), examples=["-published_at"]),
+]
+AuthorSort = Annotated[
+    AuthorSortName, Query(description=sort_description("authors"), examples=["name"])
+]
 Cursor = Annotated[
     str | None,
     Query(
         max_length=512,
         description="Opaque position from the previous response's `next_cursor` "
         "(keyset pagination: any depth costs the same). Not together with `page`.",
+        examples=[
+            "eyJzIjoiLXB1Ymxpc2hlZF9hdCIsImsiOlsiMjAxOS0xMS0wNlQwOToyNjowMCswMDowMCIsMV19.L_lfwkNv1mEY1pRPiF6-2Q"
+        ],
     ),
 ]
 
@@ -134,7 +142,7 @@ async def article_filters(
             examples=["Екатерина Сумина"],
         ),
     ] = [],  # noqa: B006  (FastAPI copies defaults)
-    author_id: Annotated[list[Id], Query(description="Author id; may repeat.")] = [],  # noqa: B006
+    author_id: Annotated[list[Id], Query(description="Author id; may repeat.", examples=[1])] = [],  # noqa: B006
     source: Annotated[
         list[NameValue],
         Query(
@@ -142,7 +150,7 @@ async def article_filters(
             examples=["fedpress.ru"],
         ),
     ] = [],  # noqa: B006
-    source_id: Annotated[list[Id], Query(description="Source id; may repeat.")] = [],  # noqa: B006
+    source_id: Annotated[list[Id], Query(description="Source id; may repeat.", examples=[1])] = [],  # noqa: B006
     language: Annotated[
         list[NameValue],
         Query(description="Language code (ru, en, other); may repeat.", examples=["ru"]),

@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** List and search articles, with filters */
-        get: operations["list_articles_route_api_v1_articles_get"];
+        get: operations["listArticles"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Counts by source, author, language and date over the filtered articles */
-        get: operations["facets_route_api_v1_articles_facets_get"];
+        get: operations["facets"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** One article with its full body */
-        get: operations["get_article_route_api_v1_articles__article_id__get"];
+        get: operations["getArticle"];
         put?: never;
         post?: never;
         delete?: never;
@@ -63,7 +63,7 @@ export interface paths {
             cookie?: never;
         };
         /** Export every matching article as CSV or NDJSON (streamed) */
-        get: operations["export_route_api_v1_articles_export_get"];
+        get: operations["export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -80,7 +80,7 @@ export interface paths {
             cookie?: never;
         };
         /** The 50 newest matching articles as an Atom feed */
-        get: operations["atom_feed_route_api_v1_articles_feed_atom_get"];
+        get: operations["atomFeed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -97,7 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** The 50 newest matching articles as an RSS 2.0 feed */
-        get: operations["rss_feed_route_api_v1_articles_feed_rss_get"];
+        get: operations["rssFeed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -114,7 +114,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every source, most articles first */
-        get: operations["list_sources_route_api_v1_sources_get"];
+        get: operations["listSources"];
         put?: never;
         post?: never;
         delete?: never;
@@ -131,7 +131,7 @@ export interface paths {
             cookie?: never;
         };
         /** One source with its article count and date span */
-        get: operations["get_source_route_api_v1_sources__source_id__get"];
+        get: operations["getSource"];
         put?: never;
         post?: never;
         delete?: never;
@@ -148,7 +148,7 @@ export interface paths {
             cookie?: never;
         };
         /** Authors by name, with article counts */
-        get: operations["list_authors_route_api_v1_authors_get"];
+        get: operations["listAuthors"];
         put?: never;
         post?: never;
         delete?: never;
@@ -165,7 +165,7 @@ export interface paths {
             cookie?: never;
         };
         /** One author with their article count */
-        get: operations["get_author_route_api_v1_authors__author_id__get"];
+        get: operations["getAuthor"];
         put?: never;
         post?: never;
         delete?: never;
@@ -185,7 +185,7 @@ export interface paths {
          * Articles inserted, updated or deleted since a position, in commit order
          * @description Each article appears once, at its last change: its current fields, or a tombstone (`deleted`, with its id and URL) once it is removed. Start with an empty `since`, apply the items in order, and ask again with `next` (at once while `has_more`, later to poll): replaying the feed from the start reproduces the archive exactly. Positions are handed out in commit order, so a change committed later never appears before one already seen.
          */
-        get: operations["changes_route_api_v1_changes_get"];
+        get: operations["changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -202,7 +202,7 @@ export interface paths {
             cookie?: never;
         };
         /** Is the API up and does its database answer? */
-        get: operations["health_api_v1_health_get"];
+        get: operations["health"];
         put?: never;
         post?: never;
         delete?: never;
@@ -777,7 +777,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list_articles_route_api_v1_articles_get: {
+    listArticles: {
         parameters: {
             query?: {
                 /** @description `-published_at`: newest first, the default without `q`; `published_at`: oldest first; `relevance`: best match first, the default with `q` (and only with `q`). Ties are broken by id, so the order is total. */
@@ -871,7 +871,7 @@ export interface operations {
             };
         };
     };
-    facets_route_api_v1_articles_facets_get: {
+    facets: {
         parameters: {
             query?: {
                 /** @description How many top sources and authors. */
@@ -959,7 +959,7 @@ export interface operations {
             };
         };
     };
-    get_article_route_api_v1_articles__article_id__get: {
+    getArticle: {
         parameters: {
             query?: {
                 /** @description Comma-separated fields to include in each article, e.g. `id,title,published_at,source` (all when left out): `id`, `url`, `title`, `published_at`, `authors`, `source`, `language`, `word_count`, `excerpt`, `body`, `photo_credit`, `ingested_at`, `updated_at`, `paragraphs`. */
@@ -1039,7 +1039,7 @@ export interface operations {
             };
         };
     };
-    export_route_api_v1_articles_export_get: {
+    export: {
         parameters: {
             query?: {
                 /** @description `csv` (a header row, then one row per article) or `ndjson`. */
@@ -1132,7 +1132,7 @@ export interface operations {
             };
         };
     };
-    atom_feed_route_api_v1_articles_feed_atom_get: {
+    atomFeed: {
         parameters: {
             query?: {
                 /** @description Published at or after: a date (YYYY-MM-DD, 00:00 UTC) or an ISO 8601 datetime (UTC when it has no offset). */
@@ -1216,7 +1216,7 @@ export interface operations {
             };
         };
     };
-    rss_feed_route_api_v1_articles_feed_rss_get: {
+    rssFeed: {
         parameters: {
             query?: {
                 /** @description Published at or after: a date (YYYY-MM-DD, 00:00 UTC) or an ISO 8601 datetime (UTC when it has no offset). */
@@ -1300,7 +1300,7 @@ export interface operations {
             };
         };
     };
-    list_sources_route_api_v1_sources_get: {
+    listSources: {
         parameters: {
             query?: never;
             header?: never;
@@ -1356,7 +1356,7 @@ export interface operations {
             };
         };
     };
-    get_source_route_api_v1_sources__source_id__get: {
+    getSource: {
         parameters: {
             query?: never;
             header?: never;
@@ -1433,7 +1433,7 @@ export interface operations {
             };
         };
     };
-    list_authors_route_api_v1_authors_get: {
+    listAuthors: {
         parameters: {
             query?: {
                 /** @description Case-insensitive prefix of the name or of any word in it. */
@@ -1511,7 +1511,7 @@ export interface operations {
             };
         };
     };
-    get_author_route_api_v1_authors__author_id__get: {
+    getAuthor: {
         parameters: {
             query?: never;
             header?: never;
@@ -1588,7 +1588,7 @@ export interface operations {
             };
         };
     };
-    changes_route_api_v1_changes_get: {
+    changes: {
         parameters: {
             query?: {
                 /** @description A position: `next` of a previous answer. Empty: from the beginning. */
@@ -1667,7 +1667,7 @@ export interface operations {
             };
         };
     };
-    health_api_v1_health_get: {
+    health: {
         parameters: {
             query?: never;
             header?: never;

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
         description="Longest a single API query may run before it is cancelled and the "
         "request answers 504 (0: no limit). The ingest is not limited.",
     )
+    search_rank_window: int = Field(
+        default=1000,
+        ge=20,
+        le=100_000,
+        description="Relevance order ranks a search's matches this many at a time, newest "
+        "first: a search with at most this many matches is ranked as a whole; one with more "
+        "ranks its newest this many, then the next, and so on.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level of the app.")
     log_format: Literal["text", "json"] = Field(
         default="text", description="text lines, or one JSON object a line (for collectors)."

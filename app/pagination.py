@@ -27,7 +27,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Double, Integer, Row, Select, String, literal, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Double,
+    Integer,
+    Row,
+    Select,
+    String,
+    bindparam,
+    tuple_,
+)
 from sqlalchemy.types import TypeEngine
 from starlette.datastructures import URL
 
@@ -37,6 +47,9 @@ from app.errors import invalid_params
 MAX_CURSOR_CHARS = 512
 MAX_OFFSET = 10_000
 KEY_LABEL = "sort_key_{}"  # the key's columns in a page's rows
+AFTER_PARAM = "after_{}"
+LIMIT_PARAM = "page_limit"
+OFFSET_PARAM = "page_offset"
 
 KeyValue = datetime | float | int | str
 R = TypeVar("R", bound=Row[Any])
@@ -88,7 +101,9 @@ SORTS: tuple[SortOrder, ...] = (
     SortOrder(
         "articles",
         "relevance",
-        _key(("score", float), ("id", int)),
+        # The key's first part is the top key of the window of matches ranked together
+        # (app.queries.listing.candidates).
+        _key(("window", int), ("score", float), ("id", int)),
         descending=True,
         description="best match first, the default with `q` (and only with `q`)",
         needs_search=True,
@@ -188,6 +203,15 @@ def _typed_key(order: SortOrder, values: list[Any]) -> tuple[KeyValue, ...]:
 # --- pages ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CompositeKey:
+    """One column ordered as a sort order's whole key, and the key's value in it (the
+    search index's key, app.search.keys, orders as (published_at, id))."""
+
+    column: ColumnElement[int]
+    encode: Callable[[tuple[Any, ...]], int]
+
+
 @dataclass
 class Slice(Generic[T]):
     """A page of a list, as a query returns it."""
@@ -195,6 +219,7 @@ class Slice(Generic[T]):
     items: list[T]
     total: int | None  # matching items over all pages (None: not counted)
     next_key: tuple[Any, ...] | None  # the key to continue after; None on the last page
+    exact: bool = True  # whether total is exact (else an estimate)
 
 
 @dataclass(frozen=True)
@@ -207,28 +232,59 @@ class Pager:
     offset: int = 0
     page: int | None = None  # the page number asked for, if any
 
+    @property
+    def shape(self) -> tuple[str, bool, bool]:
+        """What select() builds depends on, beside the statement: the order, and whether
+        there is a key to seek past and an offset (their values are parameters)."""
+        return self.order.name, self.after is not None, self.offset > 0
+
     def select(
-        self, stmt: Select[*tuple[Any, ...]], columns: Mapping[str, ColumnElement[Any]]
+        self,
+        stmt: Select[*tuple[Any, ...]],
+        columns: Mapping[str, ColumnElement[Any]],
+        composite: "CompositeKey | None" = None,
     ) -> Select[*tuple[Any, ...]]:
         """stmt in this order, past the position, one row longer than the page (so that
         split() knows whether another page follows), with the key's columns added.
 
-        columns: the list's column for each of the key's column names.
+        columns: the list's column for each of the key's column names. composite: one
+        column whose order is the key's order, which the database then walks instead.
+        The position and the length are bound parameters (params()), so the statement
+        can be built once for every request of its shape.
         """
         key = [columns[part.column] for part in self.order.key]
         stmt = stmt.add_columns(*(c.label(KEY_LABEL.format(i)) for i, c in enumerate(key)))
+        walked = key if composite is None else [composite.column]
         if self.after is not None:
-            bound = tuple_(
-                *(
-                    literal(value, _SQL_TYPES[part.type]())
-                    for value, part in zip(self.after, self.order.key, strict=True)
+            bound: ColumnElement[Any]
+            walked_key: ColumnElement[Any]
+            if composite is None:
+                bound = tuple_(
+                    *(
+                        bindparam(AFTER_PARAM.format(i), type_=_SQL_TYPES[part.type]())
+                        for i, part in enumerate(self.order.key)
+                    )
                 )
-            )
-            stmt = stmt.where(
-                tuple_(*key) < bound if self.order.descending else tuple_(*key) > bound
-            )
-        order_by = [c.desc() if self.order.descending else c.asc() for c in key]
-        return stmt.order_by(*order_by).offset(self.offset or None).limit(self.limit + 1)
+                walked_key = tuple_(*key)
+            else:
+                bound = bindparam(AFTER_PARAM.format(0), type_=BigInteger())
+                walked_key = composite.column
+            stmt = stmt.where(walked_key < bound if self.order.descending else walked_key > bound)
+        order_by = [c.desc() if self.order.descending else c.asc() for c in walked]
+        stmt = stmt.order_by(*order_by).limit(bindparam(LIMIT_PARAM, type_=Integer()))
+        return stmt.offset(bindparam(OFFSET_PARAM, type_=Integer())) if self.offset else stmt
+
+    def params(self, composite: "CompositeKey | None" = None) -> dict[str, Any]:
+        """The values of select()'s parameters."""
+        values: dict[str, Any] = {LIMIT_PARAM: self.limit + 1}
+        if self.offset:
+            values[OFFSET_PARAM] = self.offset
+        if self.after is not None:
+            if composite is None:
+                values |= {AFTER_PARAM.format(i): v for i, v in enumerate(self.after)}
+            else:
+                values[AFTER_PARAM.format(0)] = composite.encode(self.after)
+        return values
 
     def split(self, rows: Sequence[R]) -> tuple[Sequence[R], tuple[Any, ...] | None]:
         """(the page's rows, the key to continue after, or None on the last page)."""

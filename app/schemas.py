@@ -137,7 +137,22 @@ class Article(ArticleRecord):
 @dataclass(slots=True)
 class ArticlePage:
     items: list[ArticleListItem]
-    total: Annotated[int, Field(description="Articles matching the filters, over all pages.")]
+    total: Annotated[
+        int,
+        Field(
+            description="Articles matching the filters, over all pages: exact unless "
+            "`total_exact` is false."
+        ),
+    ]
+    total_exact: Annotated[
+        bool,
+        Field(
+            description="false when `total` is an estimate: only for a search (`q`) "
+            "combined with author, source or language filters, when counting would read "
+            "more than 5,000 articles; the estimate scales the share found in the first "
+            "5,000 to all of them. Every other total is exact."
+        ),
+    ]
     limit: Annotated[int, Field(examples=[20])]
     next_cursor: Annotated[
         str | None,

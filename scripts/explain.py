@@ -19,7 +19,10 @@ from app.config import get_settings
 from app.databases import database_for
 from app.db import make_engine
 from app.models import Article, ArticleAuthor, Author, Source
-from app.queries.articles import ArticleFilters, listing_columns, plan_listing
+from app.pagination import Pager, sort_order
+from app.queries.articles import listing_columns
+from app.queries.listing import ArticleFilters, plan_listing
+from app.search.query import parse_query
 
 
 def main() -> None:
@@ -48,18 +51,22 @@ def main() -> None:
                 published_to=datetime(2019, 11, 30, tzinfo=UTC),
             ),
             "language": ArticleFilters(languages=["en"]),
+            "a word, newest first": ArticleFilters(search=parse_query("форум")),
+            "a word in one source": ArticleFilters(
+                search=parse_query("форум"), sources=[top_source or ""]
+            ),
         }
+        newest = Pager(sort_order("articles", "-published_at"), 20)
         prefix = database_for(engine).explain_prefix
         for name, filters in cases.items():
             listing = plan_listing(session, filters)
             assert listing is not None, name
-            stmt = (
-                listing.select_from(listing_columns())
-                .order_by(listing.published_at.desc(), listing.id.desc())
-                .limit(21)
-            )
+            composite = listing.composite()
+            stmt = newest.select(
+                listing.apply(listing_columns()), listing.key_columns(), composite
+            ).params(**(listing.params | newest.params(composite)))
             sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
-            print(f"## {name}\n")
+            print(f"## {name} ({listing.shape.search or 'no search'})\n")
             for row in session.execute(text(prefix + sql)):
                 print("    " + " ".join(str(c) for c in row[-1:]))
             print()

@@ -146,7 +146,10 @@ CHANGES = {
     ),
     SEARCH_INDEX: Change(
         {
-            "sqlite": f"UPDATE articles_fts SET title = '', body = '' WHERE rowid = {FIRST_ID}",
+            "sqlite": (
+                "UPDATE articles_fts SET title = '', body = '' "
+                f"WHERE rowid & 268435455 = {FIRST_ID}"  # the key's article id (app.search.keys)
+            ),
             "postgresql": (
                 f"UPDATE article_search SET vector = ''::tsvector WHERE article_id = {FIRST_ID}"
             ),

@@ -251,7 +251,8 @@ def test_a_reader_that_stops_holds_no_connection(archive: TestClient) -> None:
     sessions = app.state.sessionmaker
     from app.formats.rows import ndjson_rows
     from app.pagination import Pager, sort_order
-    from app.queries.articles import ArticleFilters, article_records
+    from app.queries.articles import article_records
+    from app.queries.listing import ArticleFilters
 
     newest = sort_order("articles", "-published_at")
     with sessions() as session:

@@ -27,7 +27,7 @@ def test_list_items_carry_only_the_fields_named(api: TestClient) -> None:
     response = api.get("/api/v1/articles?fields=id,title,published_at,source")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"items", "total", "limit", "next_cursor"}  # the page is whole
+    assert set(body) == {"items", "total", "total_exact", "limit", "next_cursor"}  # the whole page
     assert body["total"] == 2
     for item, whole in zip(body["items"], full["items"], strict=True):
         assert list(item) == ["id", "title", "published_at", "source"]
@@ -106,6 +106,12 @@ def test_the_schema_documents_the_whole_shapes(api: TestClient) -> None:
     assert {"body", "paragraphs", "photo_credit"} <= set(components["Article"]["properties"])
     # Any field may be left out by `fields`, so none is required of an article.
     assert "required" not in components["Article"]
-    assert components["ArticlePage"]["required"] == ["items", "total", "limit", "next_cursor"]
+    assert components["ArticlePage"]["required"] == [
+        "items",
+        "total",
+        "total_exact",
+        "limit",
+        "next_cursor",
+    ]
     params = schema["paths"]["/api/v1/articles"]["get"]["parameters"]
     assert "fields" in {param["name"] for param in params}

@@ -69,7 +69,10 @@ def index_rows(engine: Engine) -> set[tuple[Any, ...]]:
             "JOIN articles a ON a.id = s.article_id"
         )
     else:
-        sql = "SELECT a.url, f.title, f.body FROM articles_fts f JOIN articles a ON a.id = f.rowid"
+        sql = (
+            "SELECT a.url, f.title, f.body FROM articles_fts f "
+            "JOIN articles a ON a.id = f.rowid & 268435455"  # the key's article id
+        )
     with engine.connect() as conn:
         return {tuple(row) for row in conn.execute(text(sql))}
 

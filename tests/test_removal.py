@@ -191,5 +191,17 @@ def test_updated_since(api: TestClient, corpus: Path, ingest) -> None:  # type: 
         f"{API}/articles", params={"updated_since": changed, "source": "Остаётся"}
     ).json()
     assert with_source["total"] == 0
+    # With a search and with authors (their totals are counted, not summed).
+    for extra, total in (
+        ({"q": "заголовок"}, 1),
+        ({"q": "погода"}, 0),
+        ({"author": "Екатерина Сумина"}, 1),  # the new byline
+        ({"author": "Анна Первая"}, 0),
+        ({"author": ["Анна Первая", "Екатерина Сумина"]}, 1),
+    ):
+        found = api.get(f"{API}/articles", params={"updated_since": changed, **extra}).json()
+        assert found["total"] == len(found["items"]) == total, extra
+    facets = api.get(f"{API}/articles/facets", params={"updated_since": changed}).json()
+    assert facets["total"] == 1
     bad = api.get(f"{API}/articles", params={"updated_since": "вчера"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["name"] == "updated_since"

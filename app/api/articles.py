@@ -13,14 +13,20 @@ from app.api.params import MAX_ID, ArticleSort, Cursor, Limit, Page, article_fil
 from app.cache.responses import Answer
 from app.errors import not_found, problem_responses
 from app.pagination import next_page, read_pager
-from app.queries.articles import ArticleFilters, get_article, list_articles
+from app.queries.articles import get_article, list_articles
 from app.queries.facets import facets
+from app.queries.listing import ArticleFilters
 from app.schemas import Article, ArticlePage, Facets, Interval
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 
 PROBLEMS = problem_responses(400, 503, 504)
-PAGE_FIELDS = {"total": True, "limit": True, "next_cursor": True}  # kept by `fields=`
+PAGE_FIELDS = {
+    "total": True,
+    "total_exact": True,
+    "limit": True,
+    "next_cursor": True,
+}  # kept by `fields=`
 
 
 @router.get(
@@ -45,9 +51,9 @@ def list_articles_route(
     pager = read_pager(settings.cursor_secret, order, limit, page, cursor)
 
     def build(session: Session) -> Answer:
-        found = list_articles(session, filters, pager, reply.totals)
+        found = list_articles(session, filters, pager, reply.totals, settings.search_rank_window)
         following = next_page(settings.cursor_secret, pager, found.next_key, request.url)
-        body = ArticlePage(found.items, found.total or 0, limit, following.cursor)
+        body = ArticlePage(found.items, found.total or 0, found.exact, limit, following.cursor)
         include = None if wanted is None else {"items": {"__all__": wanted}, **PAGE_FIELDS}
         return Answer(body, following.headers, include=include)
 

@@ -22,7 +22,8 @@ from app.api.params import ArticleSort, article_filters, resolve_sort
 from app.errors import invalid_params, problem_responses
 from app.formats.rows import csv_header, csv_rows, ndjson_rows
 from app.pagination import Pager, Slice, SortOrder
-from app.queries.articles import ArticleFilters, article_records
+from app.queries.articles import article_records
+from app.queries.listing import ArticleFilters
 from app.schemas import ArticleRecord
 
 log = logging.getLogger("app")

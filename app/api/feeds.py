@@ -12,7 +12,8 @@ from app.cache.responses import Answer
 from app.errors import problem_responses
 from app.formats.feed import MEDIA_TYPES, FeedInfo, FeedKind, render
 from app.pagination import Pager, sort_order
-from app.queries.articles import ArticleFilters, article_records
+from app.queries.articles import article_records
+from app.queries.listing import ArticleFilters
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from app.errors import invalid_params
 from app.pagination import SortOrder, sort_description, sort_order, sorts_of
-from app.queries.articles import ArticleFilters
+from app.queries.listing import ArticleFilters
 from app.search.query import MAX_QUERY_CHARS, QueryError, SearchQuery, parse_query
 
 MAX_REPEAT = 50

@@ -11,8 +11,9 @@ the facets' date buckets and the fast reader of the data version.
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from sqlalchemy import (
     URL,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     Connection,
     Dialect,
     Engine,
-    Select,
+    FromClause,
     SQLColumnExpression,
     TableClause,
 )
@@ -33,8 +34,34 @@ from app.search.query import SearchQuery
 # What one article puts in the search index, made ready for its database by the ingest's
 # worker processes (small strings travel between processes far cheaper than term lists).
 IndexEntry = tuple[str, ...]
-# (article id, its entry): what write_index() takes.
-IndexedArticle = tuple[int, IndexEntry]
+
+
+class IndexedArticle(NamedTuple):
+    """What write_index() takes: the article, its date (the entry's key is made of both,
+    app.search.keys) and its entry."""
+
+    article_id: int
+    published_at: datetime
+    entry: IndexEntry
+
+
+SEARCH_PARAM = "search"  # the bound parameter holding a query, as search_param() made it
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    """A database's search index as the listings query it (app.queries.listing).
+
+    Each entry is kept under its article's key (app.search.keys), so the index yields the
+    matches in date order and a date range is a key range. Everything here refers to the
+    query bound as SEARCH_PARAM.
+    """
+
+    table: FromClause
+    key: ColumnElement[int]
+    article_id: ColumnElement[int]
+    matches: ColumnElement[bool]
+    score: ColumnElement[float]  # relevance of a matching entry; higher is better
 
 
 VERSION_QUERY = "SELECT version FROM archive_state WHERE id = 1"
@@ -95,24 +122,35 @@ class Database(ABC):
         ones may have one (replaced). Every writer of the index comes here."""
 
     @abstractmethod
-    def hits(self, query: SearchQuery, *, ranked: bool) -> Select[*tuple[Any, ...]]:
-        """SELECT id of the articles matching query, and with ranked their score (higher
-        is better). Ranking costs a score for every match, so only relevance order asks."""
+    def search_index(self) -> SearchIndex:
+        """The index, for listings that walk its matches in key (date) order."""
+
+    @abstractmethod
+    def search_param(self, query: SearchQuery) -> str:
+        """The query as this database's index takes it (bound as SEARCH_PARAM)."""
+
+    @abstractmethod
+    def key_of(
+        self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
+    ) -> ColumnElement[int]:
+        """An article's search key in SQL, as app.search.keys.search_key() makes it."""
+
+    @abstractmethod
+    def probe(
+        self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
+    ) -> ColumnElement[bool]:
+        """Does this article match the query? For listings driven by other filters, which
+        look an article up in the index rather than walking it."""
+
+    @abstractmethod
+    def probed_score(
+        self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
+    ) -> ColumnElement[float]:
+        """This article's relevance to the query, NULL if it does not match (as probe())."""
 
     @abstractmethod
     def plan_search(self, connection: Connection) -> None:
         """Planner hints for the rest of this transaction, before a search's queries."""
-
-    @abstractmethod
-    def keep_matches(
-        self,
-        connection: Connection,
-        articles: TableClause,
-        matches: Select[*tuple[Any, ...]],
-        match_count: int,
-    ) -> ColumnElement[bool]:
-        """The condition keeping the articles whose id is among matches (hits(ranked=False),
-        match_count of them), written so the planner takes the faster way to a page."""
 
     # Facets.
 

@@ -1,8 +1,11 @@
 """PostgreSQL: the engine's connect arguments, the tsvector search index, the ingest's
 writes (COPY, ids from the sequence) and the psycopg async reader of the data version.
 
-The search index is ``article_search(article_id, vector tsvector)`` with a GIN index
-(migration 0002). The vector is built here from the same terms as SQLite's (title
+The search index is ``article_search(article_id, sort_key, vector tsvector)``: sort_key is
+the article's key (app.search.keys: published_at and id), and a GIN index on (vector,
+sort_key) (btree_gin) narrows a query's matches to a date range inside the index, while a
+btree on sort_key lets the planner walk the newest entries first (migrations 0002, 0007).
+The vector is built here from the same terms as SQLite's (title
 weighted A, body B) and cast from its text form, so no text search configuration
 re-analyses it: Russian lemmas and English stems come from the one analyzer
 (app.search.analyzer), and both databases find the same articles for the same query.
@@ -20,12 +23,12 @@ import psycopg
 import psycopg.errors
 from sqlalchemy import (
     URL,
+    BigInteger,
     ColumnElement,
     Connection,
     Double,
     Engine,
     Integer,
-    Select,
     SQLColumnExpression,
     String,
     TableClause,
@@ -34,6 +37,7 @@ from sqlalchemy import (
     column,
     create_engine,
     func,
+    literal,
     select,
     table,
     text,
@@ -43,13 +47,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.types import UserDefinedType
 
 from app.databases import (
+    SEARCH_PARAM,
     VERSION_QUERY,
     Database,
     IndexedArticle,
     IndexEntry,
+    SearchIndex,
     VersionReader,
 )
 from app.schemas import Interval
+from app.search import keys
 from app.search.analyzer import terms
 from app.search.query import Phrase, SearchQuery
 
@@ -66,11 +73,17 @@ PG_MAX_POSITIONS_PER_TERM = 256
 PG_TSVECTOR_BUDGET = 1_000_000
 RETRY_AFTER_SECONDS = 1.0  # after a failed connect, requests skip the version reader this long
 
-article_search = table(PG_TABLE, column("article_id", Integer), column("vector", TSVECTOR))
+article_search = table(
+    PG_TABLE,
+    column("article_id", Integer),
+    column("sort_key", BigInteger),
+    column("vector", TSVECTOR),
+)
 _UPSERT_ENTRIES = text(
-    "INSERT INTO article_search (article_id, vector) "
-    "VALUES (:article_id, CAST(:vector AS tsvector)) "
-    "ON CONFLICT (article_id) DO UPDATE SET vector = EXCLUDED.vector"
+    "INSERT INTO article_search (article_id, sort_key, vector) "
+    "VALUES (:article_id, :sort_key, CAST(:vector AS tsvector)) "
+    "ON CONFLICT (article_id) DO UPDATE "
+    "SET sort_key = EXCLUDED.sort_key, vector = EXCLUDED.vector"
 )
 _NEXT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"
@@ -115,6 +128,19 @@ def tsquery_text(query: SearchQuery) -> str:
         group = " | ".join(phrase(p) for p in clause.alternatives)
         parts.append(f"!({group})" if clause.negated else f"({group})")
     return " & ".join(parts)
+
+
+_TSQUERY = cast(bindparam(SEARCH_PARAM, type_=String()), _TsQuery())
+_MATCHES = article_search.c.vector.op("@@")(_TSQUERY)
+# ts_rank is float4; as float8 its value survives the trip through a cursor.
+_SCORE = cast(func.ts_rank(article_search.c.vector, _TSQUERY), Double)
+_SEARCH_INDEX = SearchIndex(
+    table=article_search,
+    key=article_search.c.sort_key,
+    article_id=article_search.c.article_id,
+    matches=_MATCHES,
+    score=_SCORE,
+)
 
 
 class PostgresVersion:
@@ -192,36 +218,54 @@ class PostgreSQL(Database):
         new: Sequence[IndexedArticle] = (),
         changed: Sequence[IndexedArticle] = (),
     ) -> None:
-        rows = [{"article_id": id_, "vector": entry[0]} for id_, entry in new]
-        self.bulk_insert(connection, article_search, rows)
-        if changed:
-            connection.execute(
-                _UPSERT_ENTRIES, [{"article_id": id_, "vector": entry[0]} for id_, entry in changed]
-            )
+        def row(article: IndexedArticle) -> dict[str, Any]:
+            key = keys.search_key(article.published_at, article.article_id)
+            return {"article_id": article.article_id, "sort_key": key, "vector": article.entry[0]}
 
-    def hits(self, query: SearchQuery, *, ranked: bool) -> Select[*tuple[Any, ...]]:
-        tsquery = cast(bindparam("tsquery", tsquery_text(query), type_=String), _TsQuery())
-        columns: list[Any] = [article_search.c.article_id.label("id")]
-        if ranked:
-            # ts_rank is float4; as float8 its value survives the trip through a cursor.
-            rank = cast(func.ts_rank(article_search.c.vector, tsquery), Double)
-            columns.append(rank.label("score"))
-        return select(*columns).where(article_search.c.vector.op("@@")(tsquery))
+        self.bulk_insert(connection, article_search, [row(a) for a in new])
+        if changed:
+            connection.execute(_UPSERT_ENTRIES, [row(a) for a in changed])
+
+    def search_index(self) -> SearchIndex:
+        return _SEARCH_INDEX
+
+    def search_param(self, query: SearchQuery) -> str:
+        return tsquery_text(query)
+
+    def key_of(
+        self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
+    ) -> ColumnElement[int]:
+        seconds = cast(func.floor(func.extract("epoch", published_at)), BigInteger)
+        clamped = func.greatest(0, func.least(keys.MAX_SECONDS, seconds + keys.EPOCH_OFFSET))
+        key: ColumnElement[int] = clamped.op("<<", return_type=BigInteger)(keys.ID_BITS).op(
+            "|", return_type=BigInteger
+        )(article_id)
+        return key
+
+    def probe(
+        self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
+    ) -> ColumnElement[bool]:
+        return (
+            select(literal(1))
+            .select_from(article_search)
+            .where(_MATCHES, article_search.c.article_id == article_id)
+            .exists()
+        )
+
+    def probed_score(
+        self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
+    ) -> ColumnElement[float]:
+        return (
+            select(_SCORE)
+            .where(_MATCHES, article_search.c.article_id == article_id)
+            .scalar_subquery()
+        )
 
     def plan_search(self, connection: Connection) -> None:
         # The tsvectors live out of line (TOAST), which the planner's costs miss: it reads
         # every vector in a sequential scan (1.4 s at 100k articles) where the GIN index
         # answers in milliseconds. Only this transaction is affected.
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-
-    def keep_matches(
-        self,
-        connection: Connection,
-        articles: TableClause,
-        matches: Select[*tuple[Any, ...]],
-        match_count: int,
-    ) -> ColumnElement[bool]:
-        return articles.c.id.in_(matches)
 
     def date_bucket(
         self, instant: SQLColumnExpression[Any], interval: Interval

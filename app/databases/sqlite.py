@@ -2,11 +2,13 @@
 writes and the plain-sqlite3 reader of the data version.
 
 The search index is an FTS5 table ``articles_fts(title, body)`` whose rowid is the
-article id, holding the analysed terms (app.search.analyzer) separated by spaces; FTS5's
-own tokenizer then only splits on those spaces. Ranked with bm25, the title weighing
-TITLE_WEIGHT times the body. A trigger (migration 0002) drops an article's row when the
-article is deleted. Instants are stored as naive UTC text in one fixed format, so text
-order is instant order.
+article's key (app.search.keys: published_at and id), holding the analysed terms
+(app.search.analyzer) separated by spaces; FTS5's own tokenizer then only splits on those
+spaces. FTS5 walks a term's matches in rowid order, so a search by date reads a page of
+matches, and a rowid range is a date range. Ranked with bm25, the title weighing
+TITLE_WEIGHT times the body. Triggers (migrations 0002, 0007) drop an article's entry when
+it is deleted and move it when its date changes. Instants are stored as naive UTC text in
+one fixed format, so text order is instant order.
 """
 
 import sqlite3
@@ -23,10 +25,11 @@ from sqlalchemy import (
     Double,
     Engine,
     Integer,
-    Select,
     SQLColumnExpression,
+    String,
     TableClause,
     bindparam,
+    cast,
     column,
     create_engine,
     event,
@@ -43,13 +46,16 @@ from sqlalchemy.sql.expression import ColumnClause
 from sqlalchemy.sql.expression import table as table_clause
 
 from app.databases import (
+    SEARCH_PARAM,
     VERSION_QUERY,
     Database,
     IndexedArticle,
     IndexEntry,
+    SearchIndex,
     VersionReader,
 )
 from app.schemas import Interval
+from app.search import keys
 from app.search.analyzer import terms
 from app.search.query import Phrase, SearchQuery
 
@@ -61,6 +67,25 @@ POOL_SIZE = 40  # anyio's default threadpool size: FastAPI runs sync routes ther
 PROGRESS_STEPS = 10_000
 
 fts_table = table(FTS_TABLE, column("rowid", Integer), column("title"), column("body"))
+_FTS: ColumnClause[Any] = literal_column(FTS_TABLE)  # the table as MATCH's left side
+_MATCHES = _FTS.op("MATCH")(bindparam(SEARCH_PARAM, type_=String()))
+_SCORE = -func.bm25(_FTS, TITLE_WEIGHT, 1.0, type_=Double)
+_SEARCH_INDEX = SearchIndex(
+    table=fts_table,
+    key=fts_table.c.rowid,
+    article_id=fts_table.c.rowid.op("&", return_type=Integer)(keys.MAX_ID),
+    matches=_MATCHES,
+    score=_SCORE,
+)
+
+
+def _key_of(article_id: ColumnElement[int], published_at: ColumnElement[Any]) -> Any:
+    """An article's search key in SQL, as app.search.keys.search_key() makes it."""
+    seconds = cast(func.strftime("%s", func.substr(published_at, 1, 19)), Integer)
+    clamped = func.max(0, func.min(keys.MAX_SECONDS, seconds + keys.EPOCH_OFFSET))
+    return clamped.op("<<", return_type=Integer)(keys.ID_BITS).op("|", return_type=Integer)(
+        article_id
+    )
 
 
 def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -193,49 +218,55 @@ class SQLite(Database):
         new: Sequence[IndexedArticle] = (),
         changed: Sequence[IndexedArticle] = (),
     ) -> None:
-        # FTS5 has no upsert: a changed article's row goes, then comes back with the new.
+        # FTS5 has no upsert: a changed article's entry goes, then comes back with the new.
+        # (A changed date already moved it to its new key: the articles_fts_move trigger.)
+        rows = [
+            {"rowid": keys.search_key(a.published_at, a.article_id), "title": a.entry[0]}
+            | {"body": a.entry[1]}
+            for a in (*new, *changed)
+        ]
         if changed:
             connection.execute(
-                text("DELETE FROM articles_fts WHERE rowid = :id"),
-                [{"id": id_} for id_, _ in changed],
+                text("DELETE FROM articles_fts WHERE rowid = :rowid"),
+                [{"rowid": row["rowid"]} for row in rows[len(new) :]],
             )
-        rows = [
-            {"rowid": id_, "title": entry[0], "body": entry[1]} for id_, entry in (*new, *changed)
-        ]
         self.bulk_insert(connection, fts_table, rows)
 
-    def hits(self, query: SearchQuery, *, ranked: bool) -> Select[*tuple[Any, ...]]:
-        fts: ColumnClause[Any] = literal_column(FTS_TABLE)
-        columns: list[Any] = [literal_column("rowid", Integer).label("id")]
-        if ranked:
-            columns.append((-func.bm25(fts, TITLE_WEIGHT, 1.0, type_=Double)).label("score"))
+    def search_index(self) -> SearchIndex:
+        return _SEARCH_INDEX
+
+    def search_param(self, query: SearchQuery) -> str:
+        return fts5_match(query)
+
+    def key_of(
+        self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
+    ) -> ColumnElement[int]:
+        key: ColumnElement[int] = _key_of(article_id, published_at)
+        return key
+
+    def probe(
+        self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
+    ) -> ColumnElement[bool]:
+        # FTS5 answers "MATCH and rowid = ?" by seeking in each term's matches.
         return (
-            select(*columns)
-            .select_from(table(FTS_TABLE))
-            .where(fts.op("MATCH")(bindparam("fts_match", fts5_match(query))))
+            select(literal(1))
+            .select_from(fts_table)
+            .where(_MATCHES, fts_table.c.rowid == _key_of(article_id, published_at))
+            .exists()
+        )
+
+    def probed_score(
+        self, article_id: ColumnElement[int], published_at: ColumnElement[datetime]
+    ) -> ColumnElement[float]:
+        return (
+            select(_SCORE)
+            .select_from(fts_table)
+            .where(_MATCHES, fts_table.c.rowid == _key_of(article_id, published_at))
+            .scalar_subquery()
         )
 
     def plan_search(self, connection: Connection) -> None:
         return None
-
-    def keep_matches(
-        self,
-        connection: Connection,
-        articles: TableClause,
-        matches: Select[*tuple[Any, ...]],
-        match_count: int,
-    ) -> ColumnElement[bool]:
-        # Is walking the date index cheaper than fetching and sorting every match? The walk
-        # reads about 21 × articles / matches rows, the other way about `matches`: they cost
-        # the same at matches ≈ √(21 × articles).
-        total = connection.scalar(select(func.count()).select_from(articles)) or 0
-        if match_count * match_count > 21 * total:
-            # A common word: walk the date index and keep the matches, which finds a page
-            # after ~limit/selectivity rows. "+ 0" keeps SQLite from instead fetching every
-            # match by id and sorting them all (10x slower for a word in a quarter of the
-            # articles). A rare word is faster the other way round, its matches by id.
-            return (articles.c.id + 0).in_(matches)
-        return articles.c.id.in_(matches)
 
     def date_bucket(
         self, instant: SQLColumnExpression[Any], interval: Interval

@@ -142,7 +142,7 @@ class _Loader:
             self._record_files(list(zip(ids, new, strict=True)))
             for id_, item in zip(ids, new, strict=True):
                 bylines += self._bylines(id_, item.article)
-                new_entries.append((id_, item.index))
+                new_entries.append(IndexedArticle(id_, item.article.published_at, item.index))
             report.inserted += len(new)
         if changed:
             changed_ids = [id_ for id_, _ in changed]
@@ -155,7 +155,7 @@ class _Loader:
             )
             for id_, item in changed:
                 bylines += self._bylines(id_, item.article)
-                changed_entries.append((id_, item.index))
+                changed_entries.append(IndexedArticle(id_, item.article.published_at, item.index))
             report.updated += len(changed)
         self.database.bulk_insert(connection, _BYLINES, bylines)
         self.database.write_index(connection, new=new_entries, changed=changed_entries)

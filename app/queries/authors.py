@@ -75,7 +75,9 @@ def list_authors(
         else session.scalar(count) or 0
     )
     rows, next_key = pager.split(
-        session.execute(pager.select(_with_count().where(*where), _key_columns(pager))).all()
+        session.execute(
+            pager.select(_with_count().where(*where), _key_columns(pager)), pager.params()
+        ).all()
     )
     return Slice([_stats(row) for row in rows], total, next_key)
 

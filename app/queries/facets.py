@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.databases import database_for
 from app.models import Article, ArticleAuthor, Author, Source
-from app.queries.articles import ArticleFilters, plan_listing
+from app.queries.listing import ArticleFilters, plan_listing
 from app.schemas import (
     AuthorCount,
     Bucket,
@@ -35,9 +35,10 @@ def facets(
         return empty
 
     def counted(*columns: Any) -> Any:
-        return listing.select_from(select(*columns, func.count().label("n")).select_from(Article))
+        return listing.apply(select(*columns, func.count().label("n")).select_from(Article))
 
-    total = session.scalar(counted()) or 0
+    params = listing.params
+    total = session.scalar(counted(), params) or 0
     if total == 0:
         return empty
     count = func.count()
@@ -46,7 +47,8 @@ def facets(
         .join(Source, Source.id == Article.source_id)
         .group_by(Source.id, Source.name, Source.domain)
         .order_by(count.desc(), Source.name, Source.id)
-        .limit(facet_limit)
+        .limit(facet_limit),
+        params,
     ).all()
     byline = aliased(ArticleAuthor)
     authors = session.execute(
@@ -55,16 +57,18 @@ def facets(
         .join(Author, Author.id == byline.author_id)
         .group_by(Author.id, Author.name)
         .order_by(count.desc(), Author.name, Author.id)
-        .limit(facet_limit)
+        .limit(facet_limit),
+        params,
     ).all()
     languages = session.execute(
         counted(Article.language)
         .group_by(Article.language)
-        .order_by(count.desc(), Article.language)
+        .order_by(count.desc(), Article.language),
+        params,
     ).all()
     # The start of the UTC day/week (Monday)/month/year holding published_at.
     bucket = database_for(session).date_bucket(Article.published_at, interval).label("bucket")
-    buckets = session.execute(counted(bucket).group_by(bucket).order_by(bucket)).all()
+    buckets = session.execute(counted(bucket).group_by(bucket).order_by(bucket), params).all()
     return Facets(
         total=total,
         sources=[SourceCount(r.id, r.name, r.domain, r.n) for r in sources],

@@ -53,10 +53,22 @@ def upgrade() -> None:
         ).all()
         if not rows:
             break
+        # The entries as this revision's index holds them (migration 0007 re-keys them).
         database = database_for(bind)
-        database.write_index(
-            bind, new=[(r.id, database.index_entry(r.title, r.body)) for r in rows]
-        )
+        entries = [(r.id, database.index_entry(r.title, r.body)) for r in rows]
+        if bind.dialect.name == "sqlite":
+            bind.execute(
+                text("INSERT INTO articles_fts (rowid, title, body) VALUES (:id, :title, :body)"),
+                [{"id": id_, "title": entry[0], "body": entry[1]} for id_, entry in entries],
+            )
+        else:
+            bind.execute(
+                text(
+                    "INSERT INTO article_search (article_id, vector) "
+                    "VALUES (:id, CAST(:vector AS tsvector))"
+                ),
+                [{"id": id_, "vector": entry[0]} for id_, entry in entries],
+            )
         last = rows[-1].id
 
 

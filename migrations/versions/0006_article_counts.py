@@ -36,7 +36,7 @@ UPSERT = (
 def _sqlite_rows(row: str, sign: str) -> str:
     day, month = f"substr({row}.published_at, 1, 10)", f"substr({row}.published_at, 1, 7)"
     return (
-        "INSERT INTO article_counts (span, period, source_id, language, articles) VALUES "  # noqa: S608
+        "INSERT INTO article_counts (span, period, source_id, language, articles) VALUES "
         f"('day', {day}, {row}.source_id, {row}.language, {sign}1), "
         f"('day', {day}, 0, {row}.language, {sign}1), "
         f"('month', {month}, {row}.source_id, {row}.language, {sign}1), "
@@ -47,7 +47,7 @@ def _sqlite_rows(row: str, sign: str) -> str:
 def _postgres_rows(rows: str, sign: str) -> str:
     utc = "published_at AT TIME ZONE 'UTC'"
     return (
-        "INSERT INTO article_counts (span, period, source_id, language, articles) "  # noqa: S608
+        "INSERT INTO article_counts (span, period, source_id, language, articles) "
         f"SELECT p.span, p.period, s.id, r.language, {sign}count(*) FROM {rows} r "
         f"CROSS JOIN LATERAL (VALUES ('day', to_char(r.{utc}, 'YYYY-MM-DD')), "
         f"('month', to_char(r.{utc}, 'YYYY-MM'))) AS p(span, period) "
@@ -128,10 +128,10 @@ def _sqlite_backfill() -> str:
     """The articles already there, counted as the triggers would have."""
     day, month = "substr(published_at, 1, 10)", "substr(published_at, 1, 7)"
     parts = [
-        f"SELECT 'day', {day}, source_id, language, count(*) FROM articles GROUP BY 2, 3, 4",  # noqa: S608
-        f"SELECT 'day', {day}, 0, language, count(*) FROM articles GROUP BY 2, 4",  # noqa: S608
-        f"SELECT 'month', {month}, source_id, language, count(*) FROM articles GROUP BY 2, 3, 4",  # noqa: S608
-        f"SELECT 'month', {month}, 0, language, count(*) FROM articles GROUP BY 2, 4",  # noqa: S608
+        f"SELECT 'day', {day}, source_id, language, count(*) FROM articles GROUP BY 2, 3, 4",
+        f"SELECT 'day', {day}, 0, language, count(*) FROM articles GROUP BY 2, 4",
+        f"SELECT 'month', {month}, source_id, language, count(*) FROM articles GROUP BY 2, 3, 4",
+        f"SELECT 'month', {month}, 0, language, count(*) FROM articles GROUP BY 2, 4",
     ]
     return (
         "INSERT INTO article_counts (span, period, source_id, language, articles) "

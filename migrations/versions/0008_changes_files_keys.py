@@ -31,12 +31,9 @@ article_files and api_keys are read by no endpoint (the ingest's --prune and the
 authentication read them), so they do not move the data version.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30
 """
-
-# The trigger DDL is composed of this file's own constants, never of input.
-# ruff: noqa: S608
 
 import secrets
 from collections.abc import Sequence
@@ -45,7 +42,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -350,9 +350,14 @@ export interface components {
             items: components["schemas"]["ArticleListItem"][];
             /**
              * Total
-             * @description Articles matching the filters, over all pages.
+             * @description Articles matching the filters, over all pages: exact unless `total_exact` is false.
              */
             total: number;
+            /**
+             * Total Exact
+             * @description false when `total` is an estimate: only for a search (`q`) combined with author, source or language filters, when counting would read more than 5,000 articles; the estimate scales the share found in the first 5,000 to all of them. Every other total is exact.
+             */
+            total_exact: boolean;
             /**
              * Limit
              * @example 20

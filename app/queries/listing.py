@@ -1,0 +1,495 @@
+"""How a listing selects its articles: filters, the plan, and its statements.
+
+Names are resolved to ids first, so the main query compares ids: with one source the
+(source_id, published_at, id) index yields rows already in order; with exactly one author
+the listing is driven from article_authors, whose (author_id, published_at, article_id)
+index does the same for a prolific author.
+
+A search (q) is joined one of two ways, whichever reads fewer rows for a page:
+
+* `index`: walk the search index's matches in key order (app.search.keys: date order),
+  join each to its article and keep those that pass the other filters. A date range is a
+  key range, so a common word finds a page of matches in a few rows.
+* `filters`: walk the articles the other filters select, in date order, and look each up
+  in the index (a selective source or author with a common word).
+
+The cost of each comes from counts the plan reads anyway: the matches in the date range
+(counted inside the index), the articles the other filters hold (the count table) and all
+articles of the range. What the SQL looks like depends only on the plan's Shape; the
+statements are built once per shape (app.queries.statements) and run with parameters.
+"""
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from app.cache.counts import CountCache
+from app.databases import SEARCH_PARAM, Database, database_for
+from app.db import UTCDateTime
+from app.models import Article, ArticleAuthor, Author, Source, name_key, source_named
+from app.pagination import CompositeKey, Pager
+from app.queries.statements import built
+from app.queries.totals import count_in_range
+from app.search import keys
+from app.search.query import SearchQuery
+
+# Rows a total may read before it is an estimate (extrapolated from the rows read).
+COUNT_WORK = 5_000
+# A probe of the index costs about this many times a join (measured on SQLite and
+# PostgreSQL: a lookup in each term's matches against a primary-key step).
+PROBE_COST = 5
+PAGE = 21  # rows a page reads at most (limit + 1) for the planner's estimates
+
+Drive = Literal["", "index", "filters"]
+
+
+@dataclass
+class ArticleFilters:
+    published_from: datetime | None = None  # inclusive
+    published_to: datetime | None = None  # inclusive
+    authors: list[str] = field(default_factory=list)  # names, any case
+    author_ids: list[int] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # names or domains, any case
+    source_ids: list[int] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    search: SearchQuery | None = None
+    updated_since: datetime | None = None  # inclusive, on updated_at
+
+    def key(self) -> Hashable:
+        """What identifies the set of articles these filters select (for cached counts)."""
+        return (
+            self.published_from,
+            self.published_to,
+            tuple(sorted({name_key(a) for a in self.authors})),
+            tuple(sorted(set(self.author_ids))),
+            tuple(sorted({name_key(s) for s in self.sources})),
+            tuple(sorted(set(self.source_ids))),
+            tuple(sorted(set(self.languages))),
+            self.search,
+            self.updated_since,
+        )
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a listing's SQL depends on (the values it runs with are parameters)."""
+
+    database: str
+    authors: int  # 0, 1 (driven from article_authors) or 2 (more than one)
+    sources: bool
+    languages: bool
+    start: bool
+    end: bool
+    search: Drive
+    exact_keys: bool  # the date range is exactly a key range (app.search.keys)
+    updated: bool = False  # updated_since (the count table cannot answer it)
+
+    @property
+    def other_filters(self) -> bool:
+        """Filters besides the dates and the search."""
+        return bool(self.authors or self.sources or self.languages or self.updated)
+
+
+@dataclass
+class Total:
+    count: int
+    exact: bool
+
+
+@dataclass
+class Listing:
+    """A plan: the shape of its statements and the values they run with."""
+
+    shape: Shape
+    params: dict[str, Any]
+    filters: ArticleFilters
+    source_ids: list[int]
+    matches: int | None = None  # the search's matches in the date range, when counted
+    selected: int | None = None  # the articles the other filters select, when counted
+
+    @property
+    def database(self) -> Database:
+        return database_for(self.shape.database)
+
+    def apply(self, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+        """stmt (a SELECT from articles) narrowed to the listing's articles."""
+        return _apply(self.shape, stmt)
+
+    def key_columns(self) -> dict[str, ColumnElement[Any]]:
+        """The columns the date orders' keys read (app.pagination.SORTS)."""
+        published_at, article_id = _driving(self.shape)
+        return {"published_at": published_at, "id": article_id}
+
+    def composite(self) -> CompositeKey | None:
+        """With the index walked, its key orders the page: the database reads the index in
+        order and stops after a page."""
+        if self.shape.search != "index":
+            return None
+        return CompositeKey(self.database.search_index().key, _encode_key)
+
+    def page(
+        self, connection: Connection, columns: Select[*tuple[Any, ...]], pager: Pager
+    ) -> list[Any]:
+        """A page of these columns in the pager's (date) order."""
+        composite = self.composite()
+        statement = built(
+            ("page", self.shape, pager.shape, _columns_shape(columns)),
+            lambda: pager.select(self.apply(columns), self.key_columns(), composite),
+        )
+        params = self.params | pager.params(composite)
+        return list(connection.execute(statement, params).all())
+
+    def total(self, session: Session, totals: CountCache | None) -> Total:
+        """How many articles the listing holds: exact, or an estimate past COUNT_WORK."""
+        if self.shape.search and not self.shape.other_filters and self.matches is not None:
+            return Total(self.matches, True)
+        connection = session.connection()
+
+        def count() -> tuple[int, bool]:
+            if not self.shape.search and not self.shape.authors and not self.shape.updated:
+                found = count_in_range(
+                    connection,
+                    self.filters.published_from,
+                    self.filters.published_to,
+                    self.source_ids,
+                    self.filters.languages,
+                )
+                return found, True
+            return self._bounded_count(connection)
+
+        if totals is None:
+            return Total(*count())
+        # The cache keeps ints: an estimate is kept as its negative.
+        value = totals.get(session, self.filters.key(), lambda: _signed(*count()))
+        return Total(abs(value), value >= 0)
+
+    def _bounded_count(self, connection: Connection) -> tuple[int, bool]:
+        """Count the listing within COUNT_WORK rows of its driving side; past them,
+        extrapolate from the share found in those rows."""
+        shape = self.shape
+        statement = built(("count", shape), lambda: _count_statement(shape))
+        found = int(connection.scalar(statement, self.params | {"work": COUNT_WORK}) or 0)
+        driving = self.matches if shape.search == "index" else self.selected
+        if driving is None:
+            driving = _count_driving(connection, self)
+        if driving <= COUNT_WORK:
+            return found, True
+        return max(found, round(found * driving / COUNT_WORK)), False
+
+
+def _signed(count: int, exact: bool) -> int:
+    return count if exact else -count
+
+
+def _encode_key(key: tuple[Any, ...]) -> int:
+    return keys.search_key(key[0], key[1])
+
+
+def _columns_shape(columns: Select[*tuple[Any, ...]]) -> tuple[str, ...]:
+    return tuple(c.key or "" for c in columns.selected_columns)
+
+
+def _driving(shape: Shape) -> tuple[ColumnElement[datetime], ColumnElement[int]]:
+    """The date and id columns the listing walks (article_authors' for one author)."""
+    if shape.authors == 1:
+        return ArticleAuthor.published_at.expression, ArticleAuthor.article_id.expression
+    return Article.published_at.expression, Article.id.expression
+
+
+def _conditions(shape: Shape, *, dates: bool = True) -> list[ColumnElement[bool]]:
+    """The filters but the search, on bound parameters."""
+    published_at, _ = _driving(shape)
+    where: list[ColumnElement[bool]] = []
+    if shape.authors == 2:
+        where.append(
+            Article.id.in_(
+                select(ArticleAuthor.article_id).where(
+                    ArticleAuthor.author_id.in_(bindparam("author_ids", expanding=True))
+                )
+            )
+        )
+    if shape.sources:
+        where.append(Article.source_id.in_(bindparam("source_ids", expanding=True)))
+    if shape.languages:
+        where.append(Article.language.in_(bindparam("languages", expanding=True)))
+    if dates and shape.start:
+        where.append(published_at >= bindparam("start", type_=UTCDateTime()))
+    if dates and shape.end:
+        where.append(published_at <= bindparam("end", type_=UTCDateTime()))
+    if shape.updated:
+        where.append(Article.updated_at >= bindparam("updated_since", type_=UTCDateTime()))
+    return where
+
+
+def _join_author(shape: Shape, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    if shape.authors != 1:
+        return stmt
+    return stmt.join(
+        ArticleAuthor,
+        (ArticleAuthor.article_id == Article.id)
+        & (ArticleAuthor.author_id == bindparam("author_id")),
+    )
+
+
+def _apply(shape: Shape, stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    stmt = _join_author(shape, stmt)
+    if shape.search == "index":
+        index = database_for(shape.database).search_index()
+        stmt = stmt.join(index.table, index.article_id == Article.id)
+        conditions = _conditions(shape, dates=not shape.exact_keys)
+        return stmt.where(index.matches, *_key_range(shape), *conditions)
+    where = _conditions(shape)
+    if shape.search == "filters":
+        published_at, article_id = _driving(shape)
+        where.append(database_for(shape.database).probe(article_id, published_at))
+    return stmt.where(*where)
+
+
+def _key_range(shape: Shape) -> list[ColumnElement[bool]]:
+    index = database_for(shape.database).search_index()
+    where = []
+    if shape.start:
+        where.append(index.key >= bindparam("key_low", type_=index.key.type))
+    if shape.end:
+        where.append(index.key <= bindparam("key_high", type_=index.key.type))
+    return where
+
+
+def _count_statement(shape: Shape) -> Select[Any]:
+    """Count the listing's articles among the first :work rows of its driving side."""
+    if shape.search == "index":
+        index = database_for(shape.database).search_index()
+        walked = (
+            select(index.article_id.label("id"))
+            .select_from(index.table)
+            .where(index.matches, *_key_range(shape))
+            .order_by(index.key.desc())
+            .limit(bindparam("work"))
+            .subquery()
+        )
+        stmt = select(func.count()).select_from(walked).join(Article, Article.id == walked.c.id)
+        stmt = _join_author(shape, stmt)
+        conditions = _conditions(shape, dates=not shape.exact_keys)
+        return stmt.where(*conditions)
+    published_at, article_id = _driving(shape)
+    inner = select(article_id.label("id"), published_at.label("at")).select_from(Article)
+    inner = _join_author(shape, inner)
+    walked = (
+        inner.where(*_conditions(shape))
+        .order_by(published_at.desc(), article_id.desc())
+        .limit(bindparam("work"))
+        .subquery()
+    )
+    stmt = select(func.count()).select_from(walked)
+    if shape.search == "filters":
+        stmt = stmt.where(database_for(shape.database).probe(walked.c.id, walked.c.at))
+    return stmt
+
+
+def _count_driving(connection: Connection, listing: "Listing") -> int:
+    """The rows the driving side holds, counted up to COUNT_WORK + 1."""
+    shape = listing.shape
+    driving_shape = Shape(
+        shape.database,
+        shape.authors,
+        shape.sources,
+        shape.languages,
+        shape.start,
+        shape.end,
+        "",
+        shape.exact_keys,
+        shape.updated,
+    )
+    statement = built(("count", driving_shape), lambda: _count_statement(driving_shape))
+    params = listing.params | {"work": COUNT_WORK + 1}
+    return int(connection.scalar(statement, params) or 0)
+
+
+# --- planning ---------------------------------------------------------------------------
+
+
+def _source_ids(session: Session, filters: ArticleFilters) -> list[int]:
+    found = (
+        session.scalars(select(Source.id).where(source_named(filters.sources))).all()
+        if filters.sources
+        else []
+    )
+    return sorted(set(filters.source_ids) | set(found))
+
+
+def _author_ids(session: Session, filters: ArticleFilters) -> list[int]:
+    names = [name_key(name) for name in filters.authors]
+    found = built(
+        "author_ids",
+        lambda: select(Author.id).where(Author.name_key.in_(bindparam("names", expanding=True))),
+    )
+    ids = session.scalars(found, {"names": names}).all() if names else []
+    return sorted(set(filters.author_ids) | set(ids))
+
+
+def plan_listing(session: Session, filters: ArticleFilters) -> Listing | None:
+    """The Listing for filters, or None when they can match nothing (an unknown name)."""
+    database = database_for(session)
+    params: dict[str, Any] = {}
+    authors = 0
+    if filters.authors or filters.author_ids:
+        author_ids = _author_ids(session, filters)
+        if not author_ids:
+            return None
+        if len(author_ids) == 1:
+            authors, params["author_id"] = 1, author_ids[0]
+        else:
+            authors, params["author_ids"] = 2, author_ids
+    source_ids: list[int] = []
+    if filters.sources or filters.source_ids:
+        source_ids = _source_ids(session, filters)
+        if not source_ids:
+            return None
+        params["source_ids"] = source_ids
+    if filters.languages:
+        params["languages"] = filters.languages
+    start, end = filters.published_from, filters.published_to
+    if start is not None:
+        params["start"] = start
+    if end is not None:
+        params["end"] = end
+    if filters.updated_since is not None:
+        params["updated_since"] = filters.updated_since
+    shape = Shape(
+        database.name,
+        authors,
+        bool(source_ids),
+        bool(filters.languages),
+        start is not None,
+        end is not None,
+        "",
+        keys.exact_range(start, end),
+        filters.updated_since is not None,
+    )
+    listing = Listing(shape, params, filters, source_ids)
+    if filters.search is not None:
+        _plan_search(session, listing, filters.search)
+    return listing
+
+
+def _plan_search(session: Session, listing: Listing, query: SearchQuery) -> None:
+    """Count what the two ways of joining the search would read, and take the cheaper."""
+    connection = session.connection()
+    database = listing.database
+    database.plan_search(connection)
+    listing.params[SEARCH_PARAM] = database.search_param(query)
+    low, high = keys.key_range(listing.filters.published_from, listing.filters.published_to)
+    listing.params |= {"key_low": low, "key_high": high}
+    shape = listing.shape
+    index_shape = Shape(**{**shape.__dict__, "search": "index"})
+    if not shape.other_filters:
+        listing.shape = index_shape
+        if shape.exact_keys:
+            listing.matches = _count_matches(connection, listing)
+        return
+    matches = _count_matches(connection, listing)
+    selected = _count_selected(connection, listing)
+    listing.matches, listing.selected = matches, selected
+    everything = count_in_range(
+        connection, listing.filters.published_from, listing.filters.published_to, [], []
+    )
+    if matches == 0 or selected == 0:
+        walk_index, walk_filters = matches, selected
+    else:
+        walk_index = min(matches, PAGE * everything // max(selected, 1))
+        walk_filters = PROBE_COST * min(selected, PAGE * everything // max(matches, 1))
+    search: Drive = "index" if walk_index <= walk_filters else "filters"
+    listing.shape = Shape(**{**shape.__dict__, "search": search})
+
+
+def _count_matches(connection: Connection, listing: Listing) -> int:
+    """The search's matches in the key range, counted inside the index."""
+    shape = listing.shape
+
+    def build() -> Select[Any]:
+        index = database_for(shape.database).search_index()
+        return (
+            select(func.count())
+            .select_from(index.table)
+            .where(index.matches, *_key_range(Shape(**{**shape.__dict__, "search": "index"})))
+        )
+
+    statement = built(("matches", shape.database, shape.start, shape.end), build)
+    return int(connection.scalar(statement, listing.params) or 0)
+
+
+def _count_selected(connection: Connection, listing: Listing) -> int:
+    """The articles the other filters select in the date range: exact from the count
+    table without authors, else counted up to COUNT_WORK + 1."""
+    if not listing.shape.authors and not listing.shape.updated:
+        return count_in_range(
+            connection,
+            listing.filters.published_from,
+            listing.filters.published_to,
+            listing.source_ids,
+            listing.filters.languages,
+        )
+    return _count_driving(connection, listing)
+
+
+# --- relevance ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: int  # the search key (app.search.keys)
+    id: int
+    score: float
+
+
+def candidates(connection: Connection, listing: Listing, top: int, size: int) -> list[Candidate]:
+    """The `size` newest matches passing the filters with a key at most `top`, scored.
+
+    Relevance ranks a search's matches a window at a time: the newest `size` first, then
+    the next `size`, and so on. A page reads one window (or a few, at a window's end)
+    however many articles match, and a search with at most `size` matches is ranked as a
+    whole.
+    """
+    shape = listing.shape
+    statement = built(("candidates", shape), lambda: _candidates_statement(shape))
+    at, article_id = keys.instant_of(top), keys.article_id_of(top)
+    params = listing.params | {"top": top, "top_at": at, "top_id": article_id, "size": size}
+    rows = connection.execute(statement, params)
+    return [Candidate(key, id_, score) for key, id_, score in rows]
+
+
+def _candidates_statement(shape: Shape) -> Select[Any]:
+    database = database_for(shape.database)
+    if shape.search == "index":
+        index = database.search_index()
+        stmt = _apply(shape, select(index.key, Article.id, index.score).select_from(Article))
+        return (
+            stmt.where(index.key <= bindparam("top", type_=index.key.type))
+            .order_by(index.key.desc())
+            .limit(bindparam("size"))
+        )
+    published_at, article_id = _driving(shape)
+    columns = select(
+        database.key_of(article_id, published_at),
+        article_id,
+        database.probed_score(article_id, published_at),
+    ).select_from(Article)
+    top = tuple_(bindparam("top_at", type_=UTCDateTime()), bindparam("top_id"))
+    return (
+        _apply(shape, columns)
+        .where(tuple_(published_at, article_id) <= top)
+        .order_by(published_at.desc(), article_id.desc())
+        .limit(bindparam("size"))
+    )

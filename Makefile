@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 FUZZ_EXAMPLES ?= 3000
 
-.PHONY: run test lint format install ingest migrate clean fuzz docs
+.PHONY: run test lint format install ingest migrate clean fuzz docs client
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ fuzz: $(STAMP)
 ## fails when the README's differs): paste it over the README's.
 docs: $(STAMP)
 	$(BIN)/python scripts/settings_table.py
+
+## The TypeScript client's OpenAPI document and types, from the app as it is now
+## (tests/test_typescript_client.py fails until they are regenerated and committed).
+client: $(STAMP)
+	$(BIN)/python scripts/openapi.py > clients/typescript/openapi.json
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check app scripts migrations tests

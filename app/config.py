@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.access.buckets import parse_rate
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'data' / 'archive.db'}"
 
@@ -85,6 +87,37 @@ class Settings(BaseSettings):
     gzip_min_bytes: int = Field(
         default=1024, ge=0, description="Responses at least this big are gzipped if asked."
     )
+    api_keys: Literal["off", "optional", "required"] = Field(
+        default="off",
+        description="off: keys are not looked at; optional: a key sent must be valid and "
+        "gets its own rate; required: no answer without a valid key (scripts/keys.py).",
+    )
+    rate_limit: str = Field(
+        default="",
+        description="Requests each API key may make, as N/second|minute|hour|day "
+        "(600/minute); empty: no limit.",
+    )
+    rate_limit_anonymous: str = Field(
+        default="",
+        description="Requests each client address without a key may make; empty: RATE_LIMIT.",
+    )
+    redis_url: str = Field(
+        default="",
+        description="Redis that holds the rate limits' buckets for every worker and "
+        "replica (redis://127.0.0.1:6379/0); empty: each worker counts on its own.",
+    )
+    api_key_refresh_seconds: float = Field(
+        default=10,
+        ge=0,
+        description="How often each worker reads the API keys again: a revoked key works "
+        "at most this long.",
+    )
+
+    @field_validator("rate_limit", "rate_limit_anonymous")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        parse_rate(value)  # raises ValueError, which pydantic reports with the setting's name
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -69,7 +69,10 @@ def invalid_params(*errors: tuple[str, str]) -> ApiError:
 
 _RESPONSES = {
     400: "Invalid parameters (each named in `errors`).",
+    401: "No API key, or one that is unknown or revoked (`WWW-Authenticate` says which).",
     404: "No such resource.",
+    410: "Gone.",
+    429: "Too many requests for this key or client: retry after `Retry-After` seconds.",
     503: "The database is unreachable; retry after `Retry-After` seconds.",
     504: "The query ran past the statement timeout (STATEMENT_TIMEOUT_MS) and was cancelled.",
     414: "The path and query string are over 8 KiB.",

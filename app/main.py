@@ -10,10 +10,12 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 
-from app.api import articles, authors, export, feeds, health, sources
+from app.access.middleware import Access, AccessControl
+from app.api import articles, authors, changes, export, feeds, health, sources
 from app.api.params import reject_nul
 from app.cache.counts import CountCache
 from app.cache.responses import CachedResponses, ResponseCache
@@ -25,6 +27,7 @@ from app.head import HeadAsGet
 from app.limits import RequestSizeLimit
 from app.logs import REQUEST_ID, RequestLog, configure_logging
 from app.migrate import SchemaBehindError, check_schema_current
+from app.queries.changes import archive_id
 from app.reader import add_pages
 
 log = logging.getLogger("app")
@@ -53,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         try:
             check_schema_current(engine)
+            with engine.connect() as connection:
+                app.state.access.name_after(archive_id(connection))
         except SchemaBehindError as exc:
             log.error("%s", exc)
             engine.dispose()
@@ -64,10 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.versions = database_for(engine).version_reader(engine.url)
         yield
+        await app.state.access.close()
         await app.state.versions.close()
         engine.dispose()
 
     app = FastAPIOffline(
+        generate_unique_id_function=operation_id,
         title="News archive API",
         version="1.0.0",
         description=DESCRIPTION,
@@ -76,10 +83,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.responses = ResponseCache(settings.response_cache_bytes, settings.cache_max_age)
     app.state.totals = CountCache(settings.count_cache_bytes)
+    app.state.access = Access.from_settings(settings)
     install_error_handlers(app)
     # Each add_middleware wraps the ones before it: the request log sees everything,
-    # CORS and gzip apply to every answer, limits come before the cache and routing.
+    # CORS and gzip apply to every answer, limits come before the cache and routing, and
+    # keys and rate limits before the cache's fast path, so that hits count too.
     app.add_middleware(CachedResponses)
+    app.add_middleware(AccessControl)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(HeadAsGet)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)
@@ -87,14 +97,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS"],
-        allow_headers=["If-None-Match", REQUEST_ID],
-        expose_headers=["Link", "ETag", "Last-Modified", "Content-Disposition", REQUEST_ID],
+        allow_headers=["If-None-Match", "Authorization", "X-API-Key", REQUEST_ID],
+        expose_headers=[
+            "Link",
+            "ETag",
+            "Last-Modified",
+            "Content-Disposition",
+            "RateLimit",
+            "RateLimit-Policy",
+            "Retry-After",
+            REQUEST_ID,
+        ],
         max_age=600,
     )
     app.add_middleware(RequestLog, enabled=settings.access_log)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
-    routers = [m.router for m in (articles, export, feeds, sources, authors, health)]
+    routers = [m.router for m in (articles, export, feeds, sources, authors, changes, health)]
     for router in routers:
         api.include_router(router)
     app.include_router(api)
@@ -102,6 +121,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_pages(app)  # the reader at /, its files at /static; /redoc kept offline
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """A stable operationId, from the route function's name: get_article_route is
+    getArticle (FastAPI's default also spells out the path and method, and changes with
+    them)."""
+    first, *rest = route.name.removesuffix("_route").split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ColumnElement,
     ForeignKey,
@@ -59,6 +60,11 @@ class ArchiveState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+    # The changes feed (migration 0008): the last position handed to a change, moved only
+    # by the triggers that record changes, under this row's lock; and a random name of
+    # this archive, so that a position from another database is refused, not misread.
+    change_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    archive_id: Mapped[str] = mapped_column(String(32), server_default="")
 
 
 class ArticleCount(Base):
@@ -78,6 +84,55 @@ class ArticleCount(Base):
     period: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2019-11-06, 2019-11
     language: Mapped[str] = mapped_column(String(8), primary_key=True)
     articles: Mapped[int] = mapped_column(Integer)
+
+
+class ArticleChange(Base):
+    """The last change of each article there ever was, for the changes feed.
+
+    Triggers on articles, bylines, sources and authors (migration 0008) keep it in the
+    transaction of every change, whoever makes it: an article's row moves to a new `seq`
+    each time anything served about it changes, and stays as a tombstone (`deleted`, with
+    its URL) when the article goes. Positions come from archive_state.change_seq, taken
+    under that row's lock, which every writer holds from its first write until it commits:
+    so positions are handed out in commit order, and a reader that has seen a position has
+    seen every change before it (app.queries.changes).
+    """
+
+    __tablename__ = "article_changes"
+
+    article_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    deleted: Mapped[bool] = mapped_column(Boolean)
+
+
+class ArticleFile(Base):
+    """The file each article was last loaded from (absolute path), so that
+    `ingest.py --prune FOLDER` can remove the articles whose files are gone. Only the
+    ingest reads it; no answer of the API depends on it."""
+
+    __tablename__ = "article_files"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    path: Mapped[str] = mapped_column(Text, index=True)
+
+
+class ApiKey(Base):
+    """An API key (scripts/keys.py): only the SHA-256 of the key is kept, and its first
+    characters (`prefix`) to name it in listings. Keys are 190 random bits, so a fast hash
+    is as safe as a slow one and lets a request's key be found by an index lookup."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    rate_limit: Mapped[str | None] = mapped_column(String(32))  # None: RATE_LIMIT
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Source(Base):

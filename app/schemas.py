@@ -161,6 +161,43 @@ class ArticlePage:
 
 
 @dataclass(slots=True)
+class Change:
+    """An article's last change: its current fields, or a tombstone (`deleted`)."""
+
+    id: Annotated[int, Field(description="The article's id.", examples=[1])]
+    url: Annotated[str, Field(examples=["https://fedpress.ru/news/55/economy/2359002"])]
+    deleted: Annotated[
+        bool, Field(description="True: the article was removed from the archive (a tombstone).")
+    ]
+    article: Annotated[
+        ArticleRecord | None,
+        Field(
+            description="The article as it is now (as /articles/{id} without `paragraphs`); "
+            "null when deleted."
+        ),
+    ]
+
+
+@dataclass(slots=True)
+class ChangePage:
+    items: Annotated[
+        list[Change],
+        Field(description="In commit order: each article once, at its last change."),
+    ]
+    next: Annotated[
+        str,
+        Field(
+            description="Pass as `since` to get the changes after these; when `has_more` is "
+            "false, poll with it later.",
+            examples=["5f0c9e1a2b3d4c6e.1842"],
+        ),
+    ]
+    has_more: Annotated[
+        bool, Field(description="More changes are waiting past `next`: ask again at once.")
+    ]
+
+
+@dataclass(slots=True)
 class SourceStats(SourceRef):
     article_count: Annotated[int, Field(examples=[144])]
     first_published_at: Annotated[Timestamp | None, Field(examples=["2019-11-01T12:00:00+00:00"])]

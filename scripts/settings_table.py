@@ -43,7 +43,7 @@ def env_name(name: str, field: FieldInfo) -> str:
 
 def shown_default(field: FieldInfo) -> str:
     """The default as one would write it in the environment: JSON for lists and dicts,
-    true/false, and the checkout's own path as <repo>."""
+    true/false, (empty) for an empty string, and the checkout's own path as <repo>."""
     if field.is_required():
         return "(required)"
     value = field.get_default(call_default_factory=True)
@@ -51,6 +51,8 @@ def shown_default(field: FieldInfo) -> str:
         return "true" if value else "false"
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
+    if value == "":
+        return "(empty)"
     return str(value).replace(str(ROOT), "<repo>")
 
 

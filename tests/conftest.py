@@ -25,7 +25,18 @@ from app.migrate import upgrade_to_head
 PG_SERVER_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-TABLES = ("article_authors", "articles", "authors", "sources", "article_counts")
+# Emptied before each test, in this order (article_changes last: deleting articles leaves
+# tombstones there).
+TABLES = (
+    "article_authors",
+    "articles",
+    "authors",
+    "sources",
+    "article_counts",
+    "article_changes",
+    "article_files",
+    "api_keys",
+)
 
 
 def _postgres_unreachable() -> str | None:

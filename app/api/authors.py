@@ -36,7 +36,10 @@ def list_authors_route(
     ] = None,
     source: Annotated[
         list[NameValue],
-        Query(description="Only authors who wrote for this source (name or domain); may repeat."),
+        Query(
+            description="Only authors who wrote for this source (name or domain); may repeat.",
+            examples=["fedpress.ru"],
+        ),
     ] = [],  # noqa: B006
     sort: AuthorSort = "name",
     limit: Limit = 20,

@@ -73,6 +73,7 @@ def export_route(
         Query(
             alias="format",
             description="`csv` (a header row, then one row per article) or `ndjson`.",
+            examples=["ndjson"],
         ),
     ] = "csv",
     sort: ArticleSort = None,
@@ -81,6 +82,7 @@ def export_route(
         Query(
             description="Start the CSV with a UTF-8 byte order mark, so that spreadsheet "
             "programs read Cyrillic right. Only with `format=csv`.",
+            examples=[True],
         ),
     ] = False,
 ) -> StreamingResponse:

@@ -44,14 +44,22 @@ else:
     ArticleSortName = _sort_names("articles")
     AuthorSortName = _sort_names("authors")
 
-ArticleSort = Annotated[ArticleSortName | None, Query(description=sort_description("articles"))]
-AuthorSort = Annotated[AuthorSortName, Query(description=sort_description("authors"))]
+ArticleSort = Annotated[
+    ArticleSortName | None,
+    Query(description=sort_description("articles"), examples=["-published_at"]),
+]
+AuthorSort = Annotated[
+    AuthorSortName, Query(description=sort_description("authors"), examples=["name"])
+]
 Cursor = Annotated[
     str | None,
     Query(
         max_length=512,
         description="Opaque position from the previous response's `next_cursor` "
         "(keyset pagination: any depth costs the same). Not together with `page`.",
+        examples=[
+            "eyJzIjoiLXB1Ymxpc2hlZF9hdCIsImsiOlsiMjAxOS0xMS0wNlQwOToyNjowMCswMDowMCIsMV19.L_lfwkNv1mEY1pRPiF6-2Q"
+        ],
     ),
 ]
 
@@ -134,7 +142,7 @@ async def article_filters(
             examples=["Екатерина Сумина"],
         ),
     ] = [],  # noqa: B006  (FastAPI copies defaults)
-    author_id: Annotated[list[Id], Query(description="Author id; may repeat.")] = [],  # noqa: B006
+    author_id: Annotated[list[Id], Query(description="Author id; may repeat.", examples=[1])] = [],  # noqa: B006
     source: Annotated[
         list[NameValue],
         Query(
@@ -142,11 +150,20 @@ async def article_filters(
             examples=["fedpress.ru"],
         ),
     ] = [],  # noqa: B006
-    source_id: Annotated[list[Id], Query(description="Source id; may repeat.")] = [],  # noqa: B006
+    source_id: Annotated[list[Id], Query(description="Source id; may repeat.", examples=[1])] = [],  # noqa: B006
     language: Annotated[
         list[NameValue],
         Query(description="Language code (ru, en, other); may repeat.", examples=["ru"]),
     ] = [],  # noqa: B006
+    updated_since: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_INSTANT_CHARS,
+            description="Loaded or changed by the ingest at or after: a date (00:00 UTC) or "
+            "an ISO 8601 datetime. For mirroring, /changes also tells deletions.",
+            examples=["2019-11-20T00:00:00Z"],
+        ),
+    ] = None,
     q: Annotated[
         str | None,
         Query(
@@ -173,6 +190,9 @@ async def article_filters(
         source_ids=source_id,
         languages=language,
         search=_parse_search(q),
+        updated_since=(
+            parse_instant("updated_since", updated_since, end=False) if updated_since else None
+        ),
     )
 
 

@@ -44,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.sql.expression import table as table_clause
 
 from app.databases import (
     SEARCH_PARAM,
@@ -311,6 +312,11 @@ class SQLite(Database):
 
     def new_ids(self, connection: Connection, table: TableClause, count: int) -> list[int]:
         top: int = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+        if table.name == "articles":
+            # Never an id a removed article had: the changes feed (and any client's copy)
+            # knows it as that article's, and its tombstone keeps it.
+            gone = table_clause("article_changes", column("article_id", Integer))
+            top = max(top, connection.scalar(select(func.max(gone.c.article_id))) or 0)
         return list(range(top + 1, top + 1 + count))
 
     def insert_ignore(

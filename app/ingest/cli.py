@@ -3,6 +3,10 @@
 Rejected files go to stderr as `FILE: reason`. On a terminal a progress bar (rate, ETA)
 runs on stderr; at the end stdout gets a summary table and the one-line summary that
 scripts grep for, or with --json a single JSON object instead.
+
+`--delete URL…` removes articles instead (a URL that names none goes to stderr as
+`URL: reason`), and `--prune FOLDER` loads FOLDER, then removes the articles whose files
+are gone from it (app.ingest.remove). Exit status 1 when anything was rejected.
 """
 
 import argparse
@@ -11,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -28,6 +33,7 @@ from rich.table import Table
 from app.config import get_settings
 from app.db import make_engine
 from app.ingest.loader import IngestReport, default_workers, ingest_paths, iter_article_files
+from app.ingest.remove import Removal, delete_urls, prune
 from app.migrate import upgrade_to_head
 
 PROGRESS_MIN_FILES = 200
@@ -39,7 +45,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Load article files (and *.txt under folders) into the database "
         "named by DATABASE_URL, migrating it to the current schema first.",
     )
-    parser.add_argument("paths", nargs="*", default=["seeds"], help="files or folders (seeds)")
+    parser.add_argument("paths", nargs="*", help="files or folders (seeds)")
+    parser.add_argument(
+        "--delete",
+        nargs="+",
+        metavar="URL",
+        help="remove the articles with these URLs instead of loading anything",
+    )
+    parser.add_argument(
+        "--prune",
+        metavar="FOLDER",
+        help="load FOLDER, then remove the articles whose files are gone from it",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object on stdout"
@@ -52,6 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="processes that parse and analyse files (default: one per core)",
     )
     args = parser.parse_args(argv)
+    if (args.delete or args.prune) and args.paths:
+        parser.error("--delete and --prune take no other paths")
+    if args.delete and args.prune:
+        parser.error("--delete and --prune do not go together")
+    if args.prune and not Path(args.prune).is_dir():
+        parser.error(f"--prune: {args.prune} is not a folder")
+    if args.delete:
+        return _delete(args.delete, as_json=args.json)
+    paths = [args.prune] if args.prune else args.paths or ["seeds"]
 
     err = Console(stderr=True, highlight=False)
     show_progress = not args.quiet and err.is_terminal
@@ -59,25 +85,67 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         upgrade_to_head(engine)
-        with _progress(err, args.paths, show_progress) as (advance, reject):
+        with _progress(err, paths, show_progress) as (advance, reject):
             report = ingest_paths(
                 engine,
-                args.paths,
+                paths,
                 batch_size=args.batch_size,
                 workers=args.workers,
                 on_reject=reject,
                 on_file=advance,
             )
+        removal = prune(engine, args.prune) if args.prune else None
     finally:
         engine.dispose()
     seconds = time.perf_counter() - started
     if args.json:
-        print(json.dumps(summary_json(report, seconds), ensure_ascii=False))
+        summary = summary_json(report, seconds)
+        if removal is not None:
+            summary["deleted"] = len(removal.deleted)
+            summary["removed"] = [{"url": u, "file": f} for u, f in removal.deleted]
+        print(json.dumps(summary, ensure_ascii=False))
     else:
         out = Console(highlight=False)
+        for url, file in removal.deleted if removal else ():
+            print(f"removed {url} ({file}: gone)")
         out.print(summary_table(report, seconds))
-        print(report.summary())
+        deleted = f", deleted: {len(removal.deleted)}" if removal is not None else ""
+        print(report.summary() + deleted)
     return 1 if report.rejected else 0
+
+
+def _delete(urls: list[str], *, as_json: bool) -> int:
+    """--delete: remove articles by URL; a URL that names none is rejected."""
+    engine = make_engine(get_settings().database_url)
+    started = time.perf_counter()
+    try:
+        upgrade_to_head(engine)
+        removal = delete_urls(engine, urls)
+    finally:
+        engine.dispose()
+    seconds = time.perf_counter() - started
+    if as_json:
+        print(json.dumps(removal_json(removal, seconds), ensure_ascii=False))
+    else:
+        for url, reason in removal.not_found:
+            print(f"{url}: {reason}", file=sys.stderr, flush=True)
+        print(removal_summary(removal))
+    return 1 if removal.not_found else 0
+
+
+def removal_summary(removal: Removal) -> str:
+    asked = len(removal.deleted) + len(removal.not_found)
+    return f"urls: {asked}, deleted: {len(removal.deleted)}, not found: {len(removal.not_found)}"
+
+
+def removal_json(removal: Removal, seconds: float) -> dict[str, object]:
+    return {
+        "urls": len(removal.deleted) + len(removal.not_found),
+        "deleted": len(removal.deleted),
+        "not_found": len(removal.not_found),
+        "rejects": [{"url": url, "reason": reason} for url, reason in removal.not_found],
+        "seconds": round(seconds, 3),
+    }
 
 
 @contextmanager

@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 
 from app.databases import Database, IndexedArticle, IndexEntry, database_for
 from app.ingest.parser import ParsedArticle, ParseError, parse_article
-from app.models import Article, ArticleAuthor, Author, Source, name_key
+from app.models import Article, ArticleAuthor, ArticleFile, Author, Source, name_key
 
 BATCH_SIZE = 500
 _ARTICLES = cast(Table, Article.__table__)
 _BYLINES = cast(Table, ArticleAuthor.__table__)
 _SOURCES = cast(Table, Source.__table__)
 _AUTHORS = cast(Table, Author.__table__)
+_FILES = cast(Table, ArticleFile.__table__)
 PREPARE_WINDOW = 2000  # files handed to the worker pool at a time
 
 
@@ -100,24 +101,29 @@ class _Loader:
         self.resolve_sources(articles)
         self.resolve_authors(articles)
         existing = {
-            url: (id_, digest)
-            for id_, url, digest in self.session.execute(
-                select(Article.id, Article.url, Article.content_hash).where(
-                    Article.url.in_([a.url for a in articles])
-                )
+            url: (id_, digest, path)
+            for id_, url, digest, path in self.session.execute(
+                select(Article.id, Article.url, Article.content_hash, ArticleFile.path)
+                .outerjoin(ArticleFile, ArticleFile.article_id == Article.id)
+                .where(Article.url.in_([a.url for a in articles]))
             )
         }
         now = datetime.now(UTC)
         new: list[Prepared] = []
         changed: list[tuple[int, Prepared]] = []
+        moved: list[tuple[int, Prepared]] = []  # its file is not the one recorded
         for item in batch:
             known = existing.get(item.article.url)
             if known is None:
                 new.append(item)
-            elif known[1] == item.digest:
+                continue
+            if known[1] == item.digest:
                 report.unchanged += 1
             else:
                 changed.append((known[0], item))
+            if known[2] != item.path:
+                moved.append((known[0], item))
+        self._record_files(moved)
 
         if not (new or changed):
             return
@@ -133,6 +139,7 @@ class _Loader:
                 for id_, item in zip(ids, new, strict=True)
             ]
             self.database.bulk_insert(connection, _ARTICLES, rows)
+            self._record_files(list(zip(ids, new, strict=True)))
             for id_, item in zip(ids, new, strict=True):
                 bylines += self._bylines(id_, item.article)
                 new_entries.append(IndexedArticle(id_, item.article.published_at, item.index))
@@ -152,6 +159,18 @@ class _Loader:
             report.updated += len(changed)
         self.database.bulk_insert(connection, _BYLINES, bylines)
         self.database.write_index(connection, new=new_entries, changed=changed_entries)
+
+    def _record_files(self, files: list[tuple[int, "Prepared"]]) -> None:
+        """Record the file each article came from (for --prune), replacing any record: a
+        new article's id may have one left by an article deleted with foreign keys off
+        (SQLite's default outside this app)."""
+        if not files:
+            return
+        connection = self.session.connection()
+        ids = [id_ for id_, _ in files]
+        connection.execute(delete(ArticleFile).where(ArticleFile.article_id.in_(ids)))
+        rows = [{"article_id": id_, "path": item.path} for id_, item in files]
+        self.database.bulk_insert(connection, _FILES, rows)
 
     def _row(self, item: "Prepared", now: datetime) -> dict[str, Any]:
         article = item.article
@@ -189,6 +208,7 @@ class Prepared:
     article: ParsedArticle
     digest: str
     index: IndexEntry
+    path: str  # absolute, symlinks resolved: what --prune compares
 
 
 def prepare(database: Database, path: Path) -> Prepared | str:
@@ -200,7 +220,7 @@ def prepare(database: Database, path: Path) -> Prepared | str:
     except OSError as exc:
         return exc.strerror or str(exc)
     index = database.index_entry(article.title, article.body)
-    return Prepared(article, article.content_hash(), index)
+    return Prepared(article, article.content_hash(), index, str(path.resolve()))
 
 
 def _prepared(

@@ -69,6 +69,7 @@ class ArticleFilters:
     source_ids: list[int] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     search: SearchQuery | None = None
+    updated_since: datetime | None = None  # inclusive, on updated_at
 
     def key(self) -> Hashable:
         """What identifies the set of articles these filters select (for cached counts)."""
@@ -81,6 +82,7 @@ class ArticleFilters:
             tuple(sorted(set(self.source_ids))),
             tuple(sorted(set(self.languages))),
             self.search,
+            self.updated_since,
         )
 
 
@@ -96,11 +98,12 @@ class Shape:
     end: bool
     search: Drive
     exact_keys: bool  # the date range is exactly a key range (app.search.keys)
+    updated: bool = False  # updated_since (the count table cannot answer it)
 
     @property
     def other_filters(self) -> bool:
         """Filters besides the dates and the search."""
-        return bool(self.authors or self.sources or self.languages)
+        return bool(self.authors or self.sources or self.languages or self.updated)
 
 
 @dataclass
@@ -162,7 +165,7 @@ class Listing:
         connection = session.connection()
 
         def count() -> tuple[int, bool]:
-            if not self.shape.search and not self.shape.authors:
+            if not self.shape.search and not self.shape.authors and not self.shape.updated:
                 found = count_in_range(
                     connection,
                     self.filters.published_from,
@@ -257,6 +260,8 @@ def _conditions(shape: Shape, *, dates: bool = True) -> list[ColumnElement[bool]
         where.append(published_at >= bindparam("start", type_=UTCDateTime()))
     if dates and shape.end:
         where.append(published_at <= bindparam("end", type_=UTCDateTime()))
+    if shape.updated:
+        where.append(Article.updated_at >= bindparam("updated_since", type_=UTCDateTime()))
     return where
 
 
@@ -337,6 +342,7 @@ def _count_driving(connection: Connection, listing: "Listing") -> int:
         shape.end,
         "",
         shape.exact_keys,
+        shape.updated,
     )
     statement = built(("count", driving_shape), lambda: _count_statement(driving_shape))
     params = listing.params | {"work": COUNT_WORK + 1}
@@ -391,6 +397,8 @@ def plan_listing(session: Session, filters: ArticleFilters) -> Listing | None:
         params["start"] = start
     if end is not None:
         params["end"] = end
+    if filters.updated_since is not None:
+        params["updated_since"] = filters.updated_since
     shape = Shape(
         database.name,
         authors,
@@ -400,6 +408,7 @@ def plan_listing(session: Session, filters: ArticleFilters) -> Listing | None:
         end is not None,
         "",
         keys.exact_range(start, end),
+        filters.updated_since is not None,
     )
     listing = Listing(shape, params, filters, source_ids)
     if filters.search is not None:
@@ -489,7 +498,7 @@ def _newest(shape: Shape) -> Select[*tuple[Any, ...]]:
 def _count_selected(connection: Connection, listing: Listing) -> int:
     """The articles the other filters select in the date range: exact from the count
     table without authors, else counted up to COUNT_WORK + 1."""
-    if not listing.shape.authors:
+    if not listing.shape.authors and not listing.shape.updated:
         return count_in_range(
             connection,
             listing.filters.published_from,

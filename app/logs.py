@@ -5,12 +5,12 @@ proxy's or a front end's id follows the request through), otherwise a new one. T
 id is on the request's log line, which also has method, path, status and duration.
 """
 
+import itertools
 import logging
 import re
+import secrets
 import sys
 import time
-import itertools
-import secrets
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from app.databases import database_for
 from app.models import ArchiveState, Article, ArticleChange, Source
-from app.queries.articles import article_record, authors_of, record_columns
+from app.queries.articles import article_record
+from app.queries.listing import page_columns
 from app.schemas import ArticleRecord, Change
 
 POSITION = re.compile(r"([0-9a-f]{1,32})\.([0-9]{1,18})")
@@ -67,11 +69,10 @@ def head(session: Session) -> Head:
 def changes_after(session: Session, archive_id: str, seq: int, limit: int) -> ChangeSlice:
     """Up to limit changes after position seq, each with the article as it is now.
 
-    One statement reads the positions and the articles, so what it returns is one
-    snapshot of the archive (the bylines come from a second; a byline committed in
-    between moves its article to a later position, where the client meets it again).
+    One statement reads the positions, the articles and their bylines, so what it returns
+    is one snapshot of the archive.
     """
-    record = record_columns()
+    record = page_columns("record", database_for(session).name)
     stmt = (
         select(
             ArticleChange.seq,
@@ -90,12 +91,10 @@ def changes_after(session: Session, archive_id: str, seq: int, limit: int) -> Ch
     rows = session.connection().execute(stmt).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    live = [row.article_id for row in rows if not row.deleted and row.id is not None]
-    authors = authors_of(session, live)
     items = []
     for row in rows:
-        if row.article_id in authors:
-            article = article_record(row, authors[row.article_id], ArticleRecord)
+        if not row.deleted and row.id is not None:
+            article = article_record(row, ArticleRecord)
             items.append(Change(row.article_id, row.url, deleted=False, article=article))
         else:
             items.append(Change(row.article_id, row.change_url, deleted=True, article=None))

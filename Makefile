@@ -1,5 +1,6 @@
 # The README's two commands: `make run` and `make test`. Everything installs into .venv.
-# The app logs each request itself (with its X-Request-ID), so uvicorn's access log is off.
+# The app logs each request itself (with its X-Request-ID), so uvicorn's access log is off;
+# app.server's protocol answers what uvicorn's HTTP parser refuses as problems too.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,7 +22,8 @@ install: $(STAMP)
 ## Migrate the SQLite database (or DATABASE_URL), load seeds/, serve on HOST:PORT.
 run: $(STAMP)
 	$(BIN)/python scripts/ingest.py seeds
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log \
+		--http app.server:HttpToolsProtocol
 
 ingest: $(STAMP)
 	$(BIN)/python scripts/ingest.py $(or $(PATHS),seeds)

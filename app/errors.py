@@ -67,26 +67,30 @@ def invalid_params(*errors: tuple[str, str]) -> ApiError:
 
 
 _RESPONSES = {
-    400: "Invalid parameters (each named in `errors`).",
+    400: "Invalid parameters (each named in `errors`), or a request that is not valid "
+    "HTTP/1.1 (`/problems/invalid-request`).",
     404: "No such resource.",
     503: "The database is unreachable; retry after `Retry-After` seconds.",
     504: "The query ran past the statement timeout (STATEMENT_TIMEOUT_MS) and was cancelled.",
     414: "The path and query string are over 8 KiB.",
     431: "The request headers are over 16 KiB.",
+    500: "An unexpected error (a bug, logged with the request's X-Request-ID).",
 }
+# What any route may answer, whatever its parameters: 400 for a NUL in any query
+# parameter (app.api.params.reject_nul) or a request the HTTP parser refuses
+# (app.server), 414 and 431 before routing (app.limits, app.server), and 500.
+_EVERY_ROUTE = (400, 414, 431, 500)
 
 
 def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the problems a route may answer (descriptions by "s404"…).
-
-    Every route may also answer 414 and 431 (app.limits), before it is reached.
-    """
+    """OpenAPI `responses` for the problems a route may answer (descriptions by "s404"…),
+    and those every route may answer (_EVERY_ROUTE)."""
     return {
         status: {
             "model": Problem,
             "description": descriptions.get(f"s{status}", _RESPONSES[status]),
         }
-        for status in (*statuses, 414, 431)
+        for status in dict.fromkeys((*statuses, *_EVERY_ROUTE))
     }
 
 
@@ -102,17 +106,22 @@ def not_found(what: str, id_: int) -> ApiError:
     return ApiError(404, "not-found", "Not found", f"No {what} with id {id_}.")
 
 
-def problem_response(request: Request, error: ApiError) -> JSONResponse:
+def problem_body(error: ApiError, instance: str | None) -> dict[str, Any]:
+    """The problem document of error (instance: the request's path, when known)."""
     body = Problem(
         type=TYPE_BASE + error.slug,
         title=error.title,
         status=error.status,
         detail=error.detail,
-        instance=str(request.url.path),
+        instance=instance,
         errors=error.errors,
     )
+    return body.model_dump(by_alias=True, exclude_none=True)
+
+
+def problem_response(request: Request, error: ApiError) -> JSONResponse:
     return JSONResponse(
-        body.model_dump(by_alias=True, exclude_none=True),
+        problem_body(error, str(request.url.path)),
         status_code=error.status,
         media_type=PROBLEM_JSON,
         headers=error.headers,

@@ -100,16 +100,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+NOT_MODIFIED = {
+    "description": "Not modified: `If-None-Match` named this URL's current `ETag` (answers "
+    "with an ETag keep it until the archive changes). No body."
+}
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The schema, minus FastAPI's default 422: invalid input answers 400 problem+json."""
+    """The schema, minus FastAPI's default 422 (invalid input answers 400 problem+json),
+    plus the 304 that the response cache may answer on any API GET (app.api.cache)."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
-    for path in schema["paths"].values():
+    for url, path in schema["paths"].items():
         for operation in path.values():
             operation.get("responses", {}).pop("422", None)
+            if url.startswith("/api/"):
+                operation["responses"].setdefault("304", NOT_MODIFIED)
             for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
                 if "application/json" in content and "Problem" in str(content):

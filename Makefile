@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 FUZZ_EXAMPLES ?= 3000
+FUZZ_SEEDS ?= 1,2,3
+FUZZ_ARTICLES ?= 3000
 
 .PHONY: run test lint format install ingest migrate clean fuzz
 
@@ -35,11 +37,15 @@ migrate: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-## The long schemathesis run: FUZZ_EXAMPLES per operation and mode, random seeds, both
-## backends; what it tried goes to fuzz-report.json (figures in docs/reliability.md).
+## The long schemathesis runs, both backends (figures in docs/reliability.md):
+## in process, FUZZ_EXAMPLES per operation and mode, random seeds (fuzz-report.json);
+## then `st run --checks all` through a real uvicorn over FUZZ_ARTICLES generated
+## articles, for each of FUZZ_SEEDS (outputs, server logs and summary.json in fuzz-server/).
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=fuzz-report.json $(BIN)/pytest -q tests/test_fuzz_api.py
-	cat fuzz-report.json
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=fuzz-report.json \
+	FUZZ_SEEDS=$(FUZZ_SEEDS) FUZZ_ARTICLES=$(FUZZ_ARTICLES) FUZZ_SERVER_REPORT=fuzz-server \
+		$(BIN)/pytest -q tests/test_fuzz_api.py tests/test_fuzz_server.py
+	cat fuzz-report.json fuzz-server/summary.json
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check app scripts migrations tests

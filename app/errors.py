@@ -8,10 +8,13 @@ from typing import Any
 import psycopg.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 log = logging.getLogger("app")
 
@@ -126,6 +129,27 @@ def problem_response(request: Request, error: ApiError) -> JSONResponse:
         media_type=PROBLEM_JSON,
         headers=error.headers,
     )
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight (a method or header not allowed)
+    is a problem, not its plain-text "Disallowed CORS …"."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        reason = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        detail = f"This origin may not make that request (refused: {reason})."
+        error = ApiError(400, "cors-refused", "CORS preflight refused", detail)
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-type", "content-length")
+        }
+        return JSONResponse(
+            problem_body(error, None), status_code=400, media_type=PROBLEM_JSON, headers=headers
+        )
 
 
 _HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable"}

@@ -7,7 +7,6 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
@@ -19,7 +18,7 @@ from app.api.params import reject_nul
 from app.api.version import version_reader
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.errors import install_error_handlers
+from app.errors import ProblemCORSMiddleware, install_error_handlers
 from app.head import HeadAsGet
 from app.limits import RequestSizeLimit
 from app.logs import REQUEST_ID, RequestLog, configure_logging
@@ -82,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS"],
         allow_headers=["If-None-Match", REQUEST_ID],

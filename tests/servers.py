@@ -15,6 +15,8 @@ from app.config import ROOT
 
 # The protocol that answers what uvicorn's parser refuses as problems (app.server).
 HTTP = "--http=app.server:HttpToolsProtocol"
+# The app logs each request itself.
+SERVE = ("--no-access-log", HTTP)
 
 
 @contextmanager
@@ -30,7 +32,7 @@ def uvicorn_server(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host=127.0.0.1", HTTP]
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host=127.0.0.1", *SERVE]
     with (log or Path(os.devnull)).open("ab") as output:
         process = subprocess.Popen(
             [*command, f"--port={port}", *options],

@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 FUZZ_EXAMPLES ?= 3000
 FUZZ_SEEDS ?= 1,2,3
 FUZZ_ARTICLES ?= 3000
+FUZZ_RUN_SECONDS ?= 180
 
 .PHONY: run test lint format install ingest migrate clean fuzz
 
@@ -39,12 +40,12 @@ test: lint
 
 ## The long schemathesis runs, both backends (figures in docs/reliability.md):
 ## in process, FUZZ_EXAMPLES per operation and mode, random seeds (fuzz-report.json);
-## then `st run --checks all` through a real uvicorn over FUZZ_ARTICLES generated
-## articles, for each of FUZZ_SEEDS (outputs, server logs and summary.json in fuzz-server/).
+## then `st run --checks all` through a real uvicorn over FUZZ_ARTICLES generated articles,
+## FUZZ_RUN_SECONDS for each of FUZZ_SEEDS (outputs, server logs, summary in fuzz-server/).
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=fuzz-report.json \
-	FUZZ_SEEDS=$(FUZZ_SEEDS) FUZZ_ARTICLES=$(FUZZ_ARTICLES) FUZZ_SERVER_REPORT=fuzz-server \
-		$(BIN)/pytest -q tests/test_fuzz_api.py tests/test_fuzz_server.py
+	FUZZ_SEEDS=$(FUZZ_SEEDS) FUZZ_ARTICLES=$(FUZZ_ARTICLES) FUZZ_RUN_SECONDS=$(FUZZ_RUN_SECONDS) \
+	FUZZ_SERVER_REPORT=fuzz-server $(BIN)/pytest -q tests/test_fuzz_api.py tests/test_fuzz_server.py
 	cat fuzz-report.json fuzz-server/summary.json
 
 lint: $(STAMP)
@@ -57,4 +58,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix app scripts migrations tests
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache fuzz-report.json fuzz-server .schemathesis

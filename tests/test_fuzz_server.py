@@ -5,9 +5,9 @@ scripts/generate_corpus.py, for each seed in FUZZ_SEEDS, on SQLite and PostgreSQ
 This is what the in-process fuzz (tests/test_fuzz_api.py) cannot see: what uvicorn
 answers by itself (a request its parser refuses), concurrent requests, the response cache
 and gzip as served, and schemathesis' stateful phase and its checks of the request
-schemas (tests/schemathesis.toml, tests/fuzz_hooks.py). Each run must end with no failure,
-and the server's log with no error: an unhandled exception, or a request refused by the
-parser that is not answered as a problem, is a failure too.
+schemas (tests/schemathesis.toml, tests/fuzz_hooks.py). Each run must end with no
+schemathesis failure (uvicorn's plain-text answer to a request its parser refused was one:
+a content type the document does not declare), and the server's log with no error.
 
 Only `make fuzz` runs it (it sets FUZZ_SEEDS); `make test` skips it. Each run writes its
 schemathesis output, the server's log and a summary under FUZZ_SERVER_REPORT.
@@ -36,8 +36,9 @@ from tests.test_generate_corpus import gen
 
 SEEDS = [int(seed) for seed in os.environ.get("FUZZ_SEEDS", "").split(",") if seed.strip()]
 ARTICLES = int(os.environ.get("FUZZ_ARTICLES", "3000"))
-EXAMPLES = int(os.environ.get("FUZZ_SERVER_EXAMPLES", "200"))  # per operation and phase
-RUN_SECONDS = int(os.environ.get("FUZZ_RUN_SECONDS", "900"))  # one seed on one backend
+# Each seed on each backend fuzzes for this long: schemathesis repeats its fuzzing and
+# stateful phases, with new data, until the time is spent.
+RUN_SECONDS = int(os.environ.get("FUZZ_RUN_SECONDS", "180"))
 REPORT = ROOT / os.environ.get("FUZZ_SERVER_REPORT", "fuzz-server")
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
@@ -48,11 +49,11 @@ REFUSED = "Invalid HTTP request received."  # uvicorn's warning; app.server answ
 
 
 def operation_of(path: str, templates: list[str]) -> str:
-    """The document's path for a path as requested ("?" for none: the probes)."""
+    """The document's path for a path as requested ("(other)": /openapi.json, probes)."""
     for template in sorted(templates, key=lambda t: t.count("{")):  # literal paths first
         if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path):
             return template
-    return "?"
+    return "(other)"
 
 
 def read_log(log: Path, templates: list[str]) -> dict[str, Any]:
@@ -121,18 +122,19 @@ def test_schemathesis_with_every_check_finds_nothing(
             "--checks=all",
             "--workers=2",
             f"--seed={seed}",
-            f"--max-examples={EXAMPLES}",
+            f"--max-time={RUN_SECONDS}",
             "--continue-on-failure",
             "--no-color",
             "--report=ndjson",
             f"--report-ndjson-path={report / f'{name}.ndjson'}",
         ]
         try:
+            # The phase under way when the time is up finishes; 5 minutes more is a hang.
             run = subprocess.run(
-                command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_SECONDS
+                command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_SECONDS + 300
             )
-        except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"{name}: schemathesis ran past FUZZ_RUN_SECONDS={RUN_SECONDS}: {exc}")
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{name}: schemathesis still ran 5 minutes past its {RUN_SECONDS} s")
     output = run.stdout + run.stderr
     (report / f"{name}.txt").write_text(output)
     generated = re.search(r"(\d+) generated", output)

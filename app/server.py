@@ -65,7 +65,7 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         target = 0
         if isinstance(cause, httptools.HttpParserInvalidURLError):
             # httptools parses a URL with 16-bit offsets: a long one is refused whole.
-            target = len(self.url)
+            target = len(getattr(self, "url", b""))  # set as each request begins
         error = refusal(str(cause or msg), target=target)
         self.transport.write(_raw_response(error, self.server_state.default_headers))
         self.transport.close()

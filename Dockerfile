@@ -8,4 +8,5 @@ COPY migrations ./migrations
 COPY scripts ./scripts
 COPY seeds ./seeds
 EXPOSE 8000
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", \
+     "--http", "app.server:HttpToolsProtocol"]

@@ -7,10 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from app.databases import database_for
 
@@ -68,7 +71,8 @@ def invalid_params(*errors: tuple[str, str]) -> ApiError:
 
 
 _RESPONSES = {
-    400: "Invalid parameters (each named in `errors`).",
+    400: "Invalid parameters (each named in `errors`), or a request that is not valid "
+    "HTTP/1.1 (`/problems/invalid-request`).",
     401: "No API key, or one that is unknown or revoked (`WWW-Authenticate` says which).",
     404: "No such resource.",
     410: "Gone.",
@@ -77,20 +81,23 @@ _RESPONSES = {
     504: "The query ran past the statement timeout (STATEMENT_TIMEOUT_MS) and was cancelled.",
     414: "The path and query string are over 8 KiB.",
     431: "The request headers are over 16 KiB.",
+    500: "An unexpected error (a bug, logged with the request's X-Request-ID).",
 }
+# What any route may answer, whatever its parameters: 400 for a NUL in any query
+# parameter (app.api.params.reject_nul) or a request the HTTP parser refuses
+# (app.server), 414 and 431 before routing (app.limits, app.server), and 500.
+_EVERY_ROUTE = (400, 414, 431, 500)
 
 
 def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the problems a route may answer (descriptions by "s404"…).
-
-    Every route may also answer 414 and 431 (app.limits), before it is reached.
-    """
+    """OpenAPI `responses` for the problems a route may answer (descriptions by "s404"…),
+    and those every route may answer (_EVERY_ROUTE)."""
     return {
         status: {
             "model": Problem,
             "description": descriptions.get(f"s{status}", _RESPONSES[status]),
         }
-        for status in (*statuses, 414, 431)
+        for status in dict.fromkeys((*statuses, *_EVERY_ROUTE))
     }
 
 
@@ -109,21 +116,47 @@ def database_unavailable() -> ApiError:
     )
 
 
-def problem_response(request: Request, error: ApiError) -> JSONResponse:
+def problem_body(error: ApiError, instance: str | None) -> dict[str, Any]:
+    """The problem document of error (instance: the request's path, when known)."""
     body = Problem(
         type=TYPE_BASE + error.slug,
         title=error.title,
         status=error.status,
         detail=error.detail,
-        instance=str(request.url.path),
+        instance=instance,
         errors=error.errors,
     )
+    return body.model_dump(by_alias=True, exclude_none=True)
+
+
+def problem_response(request: Request, error: ApiError) -> JSONResponse:
     return JSONResponse(
-        body.model_dump(by_alias=True, exclude_none=True),
+        problem_body(error, str(request.url.path)),
         status_code=error.status,
         media_type=PROBLEM_JSON,
         headers=error.headers,
     )
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight (a method or header not allowed)
+    is a problem, not its plain-text "Disallowed CORS …"."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        reason = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        detail = f"This origin may not make that request (refused: {reason})."
+        error = ApiError(400, "cors-refused", "CORS preflight refused", detail)
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-type", "content-length")
+        }
+        return JSONResponse(
+            problem_body(error, None), status_code=400, media_type=PROBLEM_JSON, headers=headers
+        )
 
 
 _HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable"}

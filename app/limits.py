@@ -30,10 +30,19 @@ class RequestSizeLimit:
 def _too_large(scope: Scope) -> ApiError | None:
     target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
     if target > MAX_TARGET_BYTES:
-        detail = f"The request target is {target} bytes; at most {MAX_TARGET_BYTES} are read."
-        return ApiError(414, "uri-too-long", "URI too long", detail)
+        return uri_too_long(f"The request target is {target} bytes")
     head = sum(len(name) + len(value) for name, value in scope["headers"])
     if head > MAX_HEADER_BYTES:
-        detail = f"The headers are {head} bytes; at most {MAX_HEADER_BYTES} are read."
-        return ApiError(431, "headers-too-large", "Request headers too large", detail)
+        return headers_too_large(f"The headers are {head} bytes")
     return None
+
+
+def uri_too_long(measure: str) -> ApiError:
+    """The 414 problem; measure says how long the target was ("The request target is …")."""
+    detail = f"{measure}; at most {MAX_TARGET_BYTES} are read."
+    return ApiError(414, "uri-too-long", "URI too long", detail)
+
+
+def headers_too_large(measure: str) -> ApiError:
+    detail = f"{measure}; at most {MAX_HEADER_BYTES} are read."
+    return ApiError(431, "headers-too-large", "Request headers too large", detail)

@@ -7,7 +7,6 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -22,7 +21,7 @@ from app.cache.responses import CachedResponses, ResponseCache
 from app.config import Settings, get_settings
 from app.databases import database_for
 from app.db import make_engine, make_sessionmaker
-from app.errors import id_paths, install_error_handlers
+from app.errors import ProblemCORSMiddleware, id_paths, install_error_handlers
 from app.head import HeadAsGet
 from app.limits import RequestSizeLimit
 from app.logs import REQUEST_ID, RequestLog, configure_logging
@@ -94,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS"],
         allow_headers=["If-None-Match", "Authorization", "X-API-Key", REQUEST_ID],
@@ -131,16 +130,25 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
+NOT_MODIFIED = {
+    "description": "Not modified: `If-None-Match` named this URL's current `ETag` (answers "
+    "with an ETag keep it until the archive changes). No body."
+}
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The schema, minus FastAPI's default 422: invalid input answers 400 problem+json."""
+    """The schema, minus FastAPI's default 422 (invalid input answers 400 problem+json),
+    plus the 304 that the response cache may answer on any API GET (app.api.cache)."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
-    for path in schema["paths"].values():
+    for url, path in schema["paths"].items():
         for operation in path.values():
             operation.get("responses", {}).pop("422", None)
+            if url.startswith("/api/"):
+                operation["responses"].setdefault("304", NOT_MODIFIED)
             for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
                 if "application/json" in content and "Problem" in str(content):

@@ -493,6 +493,11 @@ class Server:
     process: "subprocess.Popen[bytes]"
 
 
+# As the Makefile serves the app: its own request log, and the protocol that answers what
+# uvicorn's parser refuses as problems (app.server).
+UVICORN_OPTIONS = ["--no-access-log", "--http=app.server:HttpToolsProtocol"]
+
+
 @contextmanager
 def serve_api(
     database_url: str,
@@ -502,11 +507,13 @@ def serve_api(
     log_path: Path | None = None,
 ) -> Iterator[Server]:
     """uvicorn app.main:app over database_url on 127.0.0.1 (port if free, else any free
-    port) with options (--workers 2, --http=h11, …) and env on top of this environment,
+    port), started as the Makefile starts it (UVICORN_OPTIONS) with options after them
+    (--workers 2, --http=h11, …: later ones win) and env on top of this environment,
     healthy before it is yielded; stopped, workers and all, on exit."""
     chosen = free_port(port)
     base = f"http://{HOST}:{chosen}"
     cmd = [PYTHON, "-m", "uvicorn", "app.main:app", f"--host={HOST}", f"--port={chosen}"]
+    cmd += UVICORN_OPTIONS
     environment = {**os.environ, **(env or {}), "DATABASE_URL": database_url}
     with serve([*cmd, *options], base + HEALTH_PATH, env=environment, log_path=log_path) as proc:
         yield Server(base, proc)

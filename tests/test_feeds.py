@@ -142,7 +142,11 @@ def test_bad_parameters_are_problems(archive: TestClient, kind: str) -> None:
 
 def test_the_schema_documents_the_feeds(archive: TestClient) -> None:
     paths = archive.get("/openapi.json").json()["paths"]
-    for kind, media_type in (("atom", "application/atom+xml"), ("rss", "application/rss+xml")):
+    # The media types exactly as sent, charset and all.
+    for kind, media_type in (
+        ("atom", "application/atom+xml; charset=utf-8"),
+        ("rss", "application/rss+xml; charset=utf-8"),
+    ):
         responses = paths[f"/api/v1/articles/feed.{kind}"]["get"]["responses"]
         assert set(responses["200"]["content"]) == {media_type}
         assert responses["400"]["content"]["application/problem+json"]

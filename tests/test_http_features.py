@@ -44,6 +44,29 @@ def test_preflight_allows_conditional_gets(archive: TestClient) -> None:
     assert "if-none-match" in response.headers["access-control-allow-headers"].lower()
 
 
+@pytest.mark.parametrize(
+    ("asked", "refused"),
+    [
+        ({"Access-Control-Request-Method": "POST"}, "method"),
+        (
+            {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "X-No"},
+            "headers",
+        ),
+    ],
+)
+def test_a_refused_preflight_is_a_problem(
+    archive: TestClient, asked: dict[str, str], refused: str
+) -> None:
+    # Starlette answers it in plain text; every error of the API is a problem.
+    response = archive.options("/api/v1/articles", headers={"Origin": "https://a.example", **asked})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "/problems/cors-refused"
+    assert f"refused: {refused}" in problem["detail"]
+    assert "GET" in response.headers["access-control-allow-methods"]
+
+
 def test_origins_are_a_setting(database_url: str, archive: TestClient) -> None:
     settings = Settings(database_url=database_url, cors_origins=["https://good.example"])
     with TestClient(create_app(settings)) as client:

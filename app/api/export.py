@@ -45,7 +45,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         "UTF-8) or NDJSON (one JSON object a line, as /articles/{id} without `paragraphs`). "
         "Sent as `attachment; filename=articles-YYYYMMDD.csv` (or .ndjson).",
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
+            CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
             NDJSON_MEDIA_TYPE: {"schema": {"type": "string"}},
         },
         "headers": {

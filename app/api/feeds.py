@@ -24,7 +24,7 @@ def _responses(kind: FeedKind, name: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {
             "description": f"The {FEED_SIZE} newest matching articles as {name}.",
-            "content": {MEDIA_TYPES[kind].split(";")[0]: {"schema": {"type": "string"}}},
+            "content": {MEDIA_TYPES[kind]: {"schema": {"type": "string"}}},  # as sent
         },
         **problem_responses(400, 503, 504),
     }

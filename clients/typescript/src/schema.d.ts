@@ -829,7 +829,14 @@ export interface operations {
                     "application/json": components["schemas"]["ArticlePage"];
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -849,6 +856,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -917,7 +933,14 @@ export interface operations {
                     "application/json": components["schemas"]["Facets"];
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -937,6 +960,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -988,7 +1020,14 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1017,6 +1056,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1086,11 +1134,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": string;
+                    "text/csv; charset=utf-8": string;
                     "application/x-ndjson": string;
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1110,6 +1165,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1171,10 +1235,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/atom+xml": string;
+                    "application/atom+xml; charset=utf-8": string;
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1194,6 +1265,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1255,10 +1335,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/rss+xml": string;
+                    "application/rss+xml; charset=utf-8": string;
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1278,6 +1365,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1323,6 +1419,22 @@ export interface operations {
                     "application/json": components["schemas"]["SourceList"];
                 };
             };
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The path and query string are over 8 KiB. */
             414: {
                 headers: {
@@ -1334,6 +1446,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1382,7 +1503,14 @@ export interface operations {
                     "application/json": components["schemas"]["SourceStats"];
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1411,6 +1539,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1469,7 +1606,14 @@ export interface operations {
                     "application/json": components["schemas"]["AuthorPage"];
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1489,6 +1633,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1537,7 +1690,14 @@ export interface operations {
                     "application/json": components["schemas"]["AuthorStats"];
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1566,6 +1726,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1616,7 +1785,14 @@ export interface operations {
                     "application/json": components["schemas"]["ChangePage"];
                 };
             };
-            /** @description Invalid parameters (each named in `errors`). */
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1645,6 +1821,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1690,6 +1875,22 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The path and query string are over 8 KiB. */
             414: {
                 headers: {
@@ -1701,6 +1902,15 @@ export interface operations {
             };
             /** @description The request headers are over 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,6 +18,9 @@ from app.main import create_app
 from app.migrate import upgrade_to_head
 from tests.factories import write_article
 
+# Run through PgBouncer (transaction pooling) too: tests/conftest.py.
+THROUGH_PGBOUNCER = True
+
 DEAD_URL = "postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=1"
 
 

@@ -51,6 +51,11 @@ def bindir() -> Path:
     return Path(done.stdout.strip())
 
 
+def pgbouncer_path() -> str | None:
+    """Debian puts it in /usr/sbin, which a user's PATH may leave out."""
+    return shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
+
+
 def missing() -> str | None:
     """What is missing to start these servers here, or None."""
     if shutil.which("pg_config") is None:
@@ -62,7 +67,7 @@ def missing() -> str | None:
     for name in ("initdb", "pg_ctl", "pg_basebackup", "postgres"):
         if not (binaries / name).exists():
             return f"{binaries / name} is missing"
-    if shutil.which("pgbouncer") is None:
+    if pgbouncer_path() is None:
         return "pgbouncer is not on PATH (Debian: pgbouncer)"
     try:
         pwd.getpwnam(OS_USER)
@@ -200,7 +205,7 @@ class PgBouncer:
     def start(self) -> None:
         self.write_config()
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [shutil.which("pgbouncer") or "pgbouncer", str(self.ini)],
+            [pgbouncer_path() or "pgbouncer", str(self.ini)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

@@ -226,12 +226,17 @@ class PostgreSQL(Database):
         connect_args: dict[str, Any] = {"prepare_threshold": PREPARE_THRESHOLD}
         if "connect_timeout" not in url.query:
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
-        snapshot: dict[str, Any] = {}
         if read_only:
-            # psycopg opens each transaction as BEGIN ISOLATION LEVEL REPEATABLE READ READ
-            # ONLY: one snapshot for all of a request's queries, which a replica serves too.
-            snapshot["isolation_level"] = "REPEATABLE READ"
-            snapshot["execution_options"] = {"postgresql_readonly": True}
+            # Each transaction is one read-only snapshot, which a replica serves too, and its
+            # statement timeout goes in the same message as its BEGIN: the timeout costs no
+            # round trip. psycopg would send its own BEGIN first, so the driver is left in
+            # autocommit and the app begins (the pattern SQLAlchemy documents for sqlite3);
+            # psycopg's commit and rollback follow the server's transaction status.
+            begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            if statement_timeout_ms:
+                begin += f"; SET LOCAL statement_timeout = {int(statement_timeout_ms)}"
+        else:
+            begin = f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}"
         # Pre-ping: a connection the server (or the network) dropped is replaced before use,
         # so the API recovers on its own once the database is back.
         engine = create_engine(
@@ -240,14 +245,13 @@ class PostgreSQL(Database):
             max_overflow=pool_size,
             pool_pre_ping=True,
             connect_args=connect_args,
-            **snapshot,
+            **({"isolation_level": "AUTOCOMMIT"} if read_only else {}),
         )
-        if statement_timeout_ms:
-            limit = f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}"
+        if read_only or statement_timeout_ms:
 
             @event.listens_for(engine, "begin")
-            def _limit(connection: Connection) -> None:
-                connection.exec_driver_sql(limit)
+            def _begin(connection: Connection) -> None:
+                connection.exec_driver_sql(begin)
 
         return engine
 

@@ -132,7 +132,8 @@ def main() -> int:
     )
     wrk = benchkit.Wrk(benchkit.ensure_wrk(), connections=16, duration=args.duration)
     report: dict[str, Any] = {
-        "command": f"python scripts/bench_scale.py --corpus {args.corpus} --duration {args.duration}",
+        "command": "python scripts/bench_scale.py "
+        f"--corpus {args.corpus} --duration {args.duration}",
         "started": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "machine": benchkit.machine(),
         "wrk": wrk.version(),

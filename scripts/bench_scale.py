@@ -14,6 +14,7 @@ bench-data/scale-bench.json and prints it; docs/scaling.md holds the analysis.
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import subprocess
 import threading
@@ -48,6 +49,42 @@ def ingest(url: str, corpus: Path) -> float:
         check=False,
     )
     return time.perf_counter() - started
+
+
+def storage(servers: pgcluster.Postgres, corpus: Path, articles: int) -> dict[str, Any]:
+    """Bytes per article of each table and index, on PostgreSQL (the cluster's primary)
+    and on SQLite (a file the corpus is ingested into here)."""
+    rows = servers.sql(
+        "SELECT c.relname, c.relkind, pg_relation_size(c.oid) + "
+        "COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0) "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')",
+        "news",
+    )
+    postgres = {f"{name} ({'index' if kind == 'i' else 'table'})": int(n) for name, kind, n in rows}
+    sqlite_file = benchkit.BENCH_DATA / "scale-storage.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
+    seconds = ingest(f"sqlite:///{sqlite_file}", corpus)
+    with sqlite3.connect(sqlite_file) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        kinds = dict(conn.execute("SELECT name, type FROM sqlite_master").fetchall())
+        sizes = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+    sqlite = {f"{name} ({kinds.get(name, 'table')})": int(n) for name, n in sizes}
+    sqlite_file.unlink()
+
+    def per_article(sizes: dict[str, int]) -> dict[str, float]:
+        top = sorted(sizes.items(), key=lambda item: -item[1])
+        return {name: round(n / articles) for name, n in top if n >= 0.005 * sum(sizes.values())}
+
+    return {
+        "articles": articles,
+        "postgresql_total_per_article": round(sum(postgres.values()) / articles),
+        "postgresql": per_article(postgres),
+        "sqlite_total_per_article": round(sum(sqlite.values()) / articles),
+        "sqlite": per_article(sqlite),
+        "sqlite_ingest_seconds": round(seconds, 1),
+    }
 
 
 def catch_up(servers: pgcluster.Cluster, corpus: Path) -> dict[str, float]:
@@ -141,6 +178,8 @@ def main() -> int:
     with pgcluster.cluster(replicas=2, pooler=True, pool_size=8) as servers:
         pgcluster.add_database(servers, "news")
         report["catch_up"] = catch_up(servers, corpus)
+        articles = int(servers.primary.sql("SELECT count(*) FROM articles", "news")[0][0])
+        report["storage"] = storage(servers.primary, corpus, articles)
         primary = servers.primary.url("news")
         report["timeout_cost_us"] = timeout_cost(primary)
         assert servers.pooler is not None

@@ -16,9 +16,6 @@ from app.pagination import SORTS, SortOrder
 from tests.factories import write_article
 from tests.test_articles_api import walk
 
-# Run through PgBouncer (transaction pooling) too: tests/conftest.py.
-THROUGH_PGBOUNCER = True
-
 # Where each list is served, and the query that makes its needs_search orders valid.
 LISTS: dict[str, str] = {"articles": "/api/v1/articles", "authors": "/api/v1/authors"}
 SEARCH = "q=" + quote("форум")

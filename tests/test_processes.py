@@ -1,7 +1,7 @@
 """Many API processes over one database: two separate processes on different ports, one of
-them with two uvicorn workers. Each keeps a response cache of its own, and each stays exact: an entry is
-keyed by the data version, which moves in the database with every change, so a change
-made through any writer is seen by every process at its next request."""
+them with two uvicorn workers. Each keeps a response cache of its own, and each stays
+exact: an entry is keyed by the data version, which moves in the database with every
+change, so a change made through any writer is seen by every process at its next request."""
 
 from pathlib import Path
 

@@ -167,6 +167,12 @@ def test_a_client_that_saw_newer_data_is_never_answered_with_older(archive: Arch
                 again = client.get(LISTING, headers={"If-None-Match": new.headers["etag"]})
                 assert again.status_code == 304
                 assert again.headers["etag"] == new.headers["etag"]
+            # Any of our ETags tells what the client has seen, whatever URL it came with.
+            other = client.get(
+                "/api/v1/articles?limit=50", headers={"If-None-Match": new.headers["etag"]}
+            )
+            assert other.status_code == 200
+            assert [item["title"] for item in other.json()["items"]] == ["Вторая", "Первая"]
             # A client at the replica's version is told so: it is no fresher than the replica.
             same = client.get(LISTING, headers={"If-None-Match": old.headers["etag"]})
             assert same.status_code == 304

@@ -122,9 +122,8 @@ class CachedResponses:
 
     A hit costs a version read (app.databases' reader, on the database app.replicas would
     route the request to) and a dict lookup: no threadpool hop, no parameter parsing, no
-    session. Entries only exist for URLs that an endpoint
-    answered 200 under the same data version, so what this sends is what the endpoint
-    would send. If-None-Match with the current ETag is a 304 here too. Anything else (a
+    session. Entries only exist for URLs that an endpoint answered 200 under the same data
+    version, so what this sends is what the endpoint would send. If-None-Match with the current ETag is a 304 here too. Anything else (a
     miss, a database fault, a client that has seen a newer version than this replica has)
     goes on to the app.
     """

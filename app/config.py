@@ -1,11 +1,12 @@
 """The one settings object, read once from the environment and an optional .env file."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.access.buckets import parse_rate
 
@@ -31,6 +32,18 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         description="sqlite:///path, postgresql://… or postgresql+psycopg://…",
+    )
+    database_read_urls: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="PostgreSQL read replicas the API reads from, spread across them "
+        "(comma-separated, or a JSON list); empty: read from DATABASE_URL. The ingest and "
+        "the migrations only ever write DATABASE_URL.",
+    )
+    max_replica_lag_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A replica further behind the primary than this (or down) leaves the "
+        "rotation until it catches up; reads go to the others, else to the primary.",
     )
     cursor_secret: str = Field(
         default="change-me-in-production",
@@ -123,6 +136,17 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize_url(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("database_read_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        """A JSON list, or URLs separated by commas (and spaces), as people write them."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
+        if isinstance(value, list):
+            return [normalize_database_url(str(url)) for url in value]
+        return value
 
 
 @lru_cache

@@ -52,16 +52,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def make_engine(url: str, pool_size: int = 5, statement_timeout_ms: int = 0) -> Engine:
+def make_engine(
+    url: str, pool_size: int = 5, statement_timeout_ms: int = 0, *, read_only: bool = False
+) -> Engine:
     """An engine for a SQLite or PostgreSQL URL, with its database's settings
     (app.databases).
 
     statement_timeout_ms > 0 cancels any statement that runs longer (the API sets it; the
-    ingest's long batches and ANALYZE must not be cut short).
+    ingest's long batches and ANALYZE must not be cut short). read_only: the API's engines,
+    whose every transaction is one read-only snapshot.
     """
     parsed = make_url(url)
     return database_for(parsed).make_engine(
-        parsed, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms
+        parsed, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms, read_only=read_only
     )
 
 

@@ -19,8 +19,6 @@ from app.api.params import reject_nul
 from app.cache.counts import CountCache
 from app.cache.responses import CachedResponses, ResponseCache
 from app.config import Settings, get_settings
-from app.databases import database_for
-from app.db import make_engine, make_sessionmaker
 from app.errors import ProblemCORSMiddleware, id_paths, install_error_handlers
 from app.head import HeadAsGet
 from app.limits import RequestSizeLimit
@@ -28,6 +26,7 @@ from app.logs import REQUEST_ID, RequestLog, configure_logging
 from app.migrate import SchemaBehindError, check_schema_current
 from app.queries.changes import archive_id
 from app.reader import add_pages
+from app.replicas import open_reads
 
 log = logging.getLogger("app")
 
@@ -50,27 +49,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # GIL: each database call releases it and may wait a whole switch interval to get
         # it back, which at 16 concurrent requests cost more than the queries themselves.
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        engine = make_engine(
-            settings.database_url, settings.db_pool_size, settings.statement_timeout_ms
-        )
+        reads = open_reads(settings)
+        engine = reads.primary.engine
         try:
             check_schema_current(engine)
             with engine.connect() as connection:
                 app.state.access.name_after(archive_id(connection))
         except SchemaBehindError as exc:
             log.error("%s", exc)
-            engine.dispose()
+            await reads.close()
             raise
         except OperationalError as exc:
             # Serve anyway: requests answer 503 until the database is back.
             log.warning("database unreachable at start-up: %s", exc.orig)
-        app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.versions = database_for(engine).version_reader(engine.url)
+        app.state.engine = engine  # the primary's
+        app.state.sessionmaker = reads.primary.sessions
+        app.state.reads = reads  # where each read goes (app.replicas)
+        await reads.start()
         yield
         await app.state.access.close()
-        await app.state.versions.close()
-        engine.dispose()
+        await reads.close()
 
     app = FastAPIOffline(
         generate_unique_id_function=operation_id,

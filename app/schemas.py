@@ -224,9 +224,29 @@ class AuthorPage:
 
 
 @dataclass(slots=True)
+class DatabaseHealth:
+    """One database the API uses, as the last check found it (DATABASE_URL is "primary",
+    DATABASE_READ_URLS are "replica-1", … in their order)."""
+
+    name: Annotated[str, Field(examples=["replica-1"])]
+    role: Literal["primary", "replica"]
+    status: Annotated[
+        Literal["ok", "down", "lagging"],
+        Field(description="lagging: further behind the primary than MAX_REPLICA_LAG_S."),
+    ]
+    reads: Annotated[bool, Field(description="Reads go to it now.")]
+    lag_s: Annotated[
+        float | None, Field(description="Replicas: seconds behind the primary.", examples=[0.0])
+    ] = None
+
+
+@dataclass(slots=True)
 class Health:
     status: Literal["ok"] = "ok"
-    database: Literal["ok"] = "ok"
+    database: Annotated[
+        Literal["ok"], Field(description="The database that serves reads answers.")
+    ] = "ok"
+    databases: list[DatabaseHealth] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -4,6 +4,11 @@ Each backend gets one throwaway database per test run, built by the Alembic migr
 each test starts from empty tables. PostgreSQL is found at TEST_POSTGRES_URL (default:
 postgres@127.0.0.1:5432). Where it is unreachable its tests skip with the reason, except
 under CI (CI=true), where they fail.
+
+`pg_cluster` starts a PostgreSQL primary, a streaming replica and a PgBouncer of the suite's
+own (scripts/pgcluster.py), once per run. A module that sets THROUGH_PGBOUNCER = True runs
+its database tests a third time, as backend "pgbouncer": the app and the ingest reach
+that primary through PgBouncer in transaction pooling mode.
 """
 
 import os
@@ -21,6 +26,7 @@ from app.db import make_engine
 from app.ingest.loader import IngestReport, ingest_paths
 from app.main import create_app
 from app.migrate import upgrade_to_head
+from scripts import pgcluster
 
 PG_SERVER_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -37,6 +43,11 @@ TABLES = (
     "article_files",
     "api_keys",
 )
+BACKENDS = ("sqlite", "postgresql")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _postgres_unreachable() -> str | None:
@@ -54,10 +65,29 @@ def _postgres_unreachable() -> str | None:
 def postgres_server() -> str:
     reason = _postgres_unreachable()
     if reason:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if in_ci():
             pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run, not skip)")
         pytest.skip(reason)
     return PG_SERVER_URL
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pgcluster.Cluster]:
+    """A primary, one streaming replica and PgBouncer in front, on free loopback ports."""
+    reason = pgcluster.missing()
+    if reason:
+        if in_ci():
+            pytest.fail(f"{reason} (CI=true: the replica and pooler tests must run, not skip)")
+        pytest.skip(reason)
+    with pgcluster.cluster(replicas=1, pooler=True, users=["postgres", "news_reader"]) as made:
+        made.primary.sql("CREATE ROLE news_reader LOGIN")
+        yield made
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        pooled = ("pgbouncer",) if getattr(metafunc.module, "THROUGH_PGBOUNCER", False) else ()
+        metafunc.parametrize("backend", [*BACKENDS, *pooled], indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +98,12 @@ def make_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     def make(backend: str) -> str:
         if backend == "sqlite":
             return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        if backend == "pgbouncer":
+            servers: pgcluster.Cluster = request.getfixturevalue("pg_cluster")
+            name = f"news_test_{uuid.uuid4().hex[:12]}"
+            pgcluster.add_database(servers, name)
+            assert servers.pooler is not None
+            return servers.pooler.url(name)
         server = request.getfixturevalue("postgres_server")
         name = f"news_test_{uuid.uuid4().hex[:12]}"
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -86,7 +122,7 @@ def make_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         admin.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

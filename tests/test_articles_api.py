@@ -9,6 +9,9 @@ from fastapi.testclient import TestClient
 
 from tests.factories import write_article
 
+# Run through PgBouncer (transaction pooling) too: tests/conftest.py.
+THROUGH_PGBOUNCER = True
+
 REFERENCE = Path(__file__).resolve().parent.parent / "seeds" / "000_1062a2f1da82aa94.txt"
 
 # (file, published, authors, source, url)

@@ -98,7 +98,7 @@ def write_five(folder: Path) -> None:
 
 
 def test_replaying_the_feed_reproduces_the_archive(
-    api: TestClient, corpus: Path, ingest, database_url: str
+    api: TestClient, corpus: Path, ingest, database_url: str, engine: Engine
 ) -> None:  # type: ignore[no-untyped-def]
     write_five(corpus)
     assert ingest(corpus).inserted == 5
@@ -113,7 +113,8 @@ def test_replaying_the_feed_reproduces_the_archive(
     write_article(corpus, "6.txt", url="https://news.example/6", title="Шестая")
     report = ingest(corpus)
     assert (report.inserted, report.updated) == (1, 1)
-    assert len(delete_urls(api.app.state.engine, ["https://news.example/3"]).deleted) == 1
+    # The ingest's own engine: the API's only reads.
+    assert len(delete_urls(engine, ["https://news.example/3"]).deleted) == 1
     by_hand(
         database_url,
         "DELETE FROM articles WHERE url = 'https://news.example/4'",
@@ -318,11 +319,13 @@ def test_concurrent_ingests_and_a_follower(
     assert follower.mirror == archive(api)
 
 
-def test_ids_of_removed_articles_are_never_reused(api: TestClient, corpus: Path, ingest) -> None:  # type: ignore[no-untyped-def]
+def test_ids_of_removed_articles_are_never_reused(
+    api: TestClient, corpus: Path, ingest, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
     write_five(corpus)
     ingest(corpus)
     newest = max(archive(api))
-    removed = delete_urls(api.app.state.engine, ["https://news.example/5"])
+    removed = delete_urls(engine, ["https://news.example/5"])
     assert [url for url, _ in removed.deleted] == ["https://news.example/5"]
     write_article(corpus, "8.txt", url="https://news.example/8")
     assert ingest(corpus / "8.txt").inserted == 1

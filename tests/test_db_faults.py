@@ -139,7 +139,13 @@ def test_database_outage_is_503_and_the_api_recovers(
     # Back: the pooled connections are dead, and pre-ping replaces them on first use.
     proxy.up = True
     assert_serving(client)
-    assert client.get("/api/v1/health").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/api/v1/health").json() == {
+        "status": "ok",
+        "database": "ok",
+        "databases": [
+            {"name": "primary", "role": "primary", "status": "ok", "reads": True, "lag_s": None}
+        ],
+    }
 
 
 def test_connection_dropped_mid_request_is_503(proxied: tuple[TestClient, Proxy]) -> None:

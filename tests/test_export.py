@@ -257,7 +257,7 @@ def test_a_reader_that_stops_holds_no_connection(archive: TestClient) -> None:
     newest = sort_order("articles", "-published_at")
     with sessions() as session:
         first = article_records(session, ArticleFilters(), Pager(newest, 2))
-    body = export._stream(sessions, ArticleFilters(), newest, first, "", ndjson_rows)
+    body = export._stream(app.state.reads, ArticleFilters(), newest, first, "", ndjson_rows)
     for _ in range(5):  # past the first chunk, into the third
         next(body)
         assert engine.pool.checkedout() == 0

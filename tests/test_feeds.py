@@ -10,6 +10,9 @@ from fastapi.testclient import TestClient
 from app.api.feeds import FEED_SIZE
 from tests.factories import write_article
 
+# Run through PgBouncer (transaction pooling) too: tests/conftest.py.
+THROUGH_PGBOUNCER = True
+
 
 @pytest.fixture
 def archive(client: TestClient, corpus: Path, ingest) -> TestClient:  # type: ignore[no-untyped-def]

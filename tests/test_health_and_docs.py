@@ -11,7 +11,13 @@ from app.main import create_app
 def test_health_ok(client: TestClient) -> None:
     response = client.get("/api/v1/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "databases": [
+            {"name": "primary", "role": "primary", "status": "ok", "reads": True, "lag_s": None}
+        ],
+    }
 
 
 def test_health_and_reads_answer_503_when_the_database_is_down() -> None:

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,9 @@ from app.ingest.loader import ingest_paths
 from app.main import create_app
 from app.migrate import upgrade_to_head
 from tests.factories import write_article
+
+# Run through PgBouncer (transaction pooling) too: tests/conftest.py.
+THROUGH_PGBOUNCER = True
 
 DEAD_URL = "postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=1"
 
@@ -32,8 +36,9 @@ def api(database_url: str, corpus: Path, ingest) -> Iterator[TestClient]:  # typ
 
 def break_sessions(client: TestClient) -> None:
     """From now on, whatever reaches a route finds its database unreachable."""
-    app = client.app
-    app.state.sessionmaker = sessionmaker(make_engine(DEAD_URL))  # type: ignore[attr-defined]
+    app: Any = client.app
+    for member in app.state.reads.members:
+        member.sessions = sessionmaker(make_engine(DEAD_URL))
 
 
 def test_a_repeated_request_is_answered_without_the_route(api: TestClient) -> None:

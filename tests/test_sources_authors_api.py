@@ -7,6 +7,9 @@ from fastapi.testclient import TestClient
 
 from tests.factories import write_article
 
+# Run through PgBouncer (transaction pooling) too: tests/conftest.py.
+THROUGH_PGBOUNCER = True
+
 
 @pytest.fixture
 def loaded(client: TestClient, corpus: Path, ingest) -> TestClient:  # type: ignore[no-untyped-def]

@@ -9,8 +9,10 @@ A read route builds its `Answer` from a session and hands that to `Reply`:
     def build(session: Session) -> Answer: ...
     return reply(build)
 
-which opens the session, answers 304 or from the response cache when it can, and else
-calls build in that session's snapshot and caches what it made.
+which opens the session (on the database app.replicas routes the read to), answers 304
+or from the response cache when it can, and else calls build in that session's snapshot
+and caches what it made. Other reads go through `ReadsDep`'s `run`, never straight to a
+sessionmaker, so they too follow the replicas and survive one going down.
 """
 
 from collections.abc import Callable
@@ -20,16 +22,24 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.cache.conditional import newest_version
 from app.cache.counts import CountCache
-from app.cache.responses import Answer, ResponseCache
+from app.cache.responses import READ_FIRST, Answer, ResponseCache
 from app.config import Settings
+from app.replicas import ReadRouter
 from app.schemas import to_json
 
 
 async def get_sessions(request: Request) -> sessionmaker[Session]:
-    """The app's sessionmaker: `with sessions() as session:` in the route's thread."""
+    """The primary's sessionmaker: `with sessions() as session:` in the route's thread."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     return factory
+
+
+async def get_reads(request: Request) -> ReadRouter:
+    """Where reads go: `reads.run(lambda session: ...)` in the route's thread."""
+    reads: ReadRouter = request.app.state.reads
+    return reads
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -38,6 +48,7 @@ async def get_app_settings(request: Request) -> Settings:
 
 
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+ReadsDep = Annotated[ReadRouter, Depends(get_reads)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
@@ -46,18 +57,24 @@ class Reply:
     """Answers a read request from its build function, through the response cache."""
 
     request: Request
-    sessions: sessionmaker[Session]
+    reads: ReadRouter
     responses: ResponseCache
     totals: CountCache  # listing totals under the data version, for the queries
 
     def __call__(self, build: Callable[[Session], Answer]) -> Response:
-        with self.sessions() as session:
+        def answer(session: Session) -> Response:
             return self.responses.respond(self.request, session, lambda: build(session))
+
+        # Never older than what the client has seen; where the fast path read the version
+        # first, if it did (app.cache.responses).
+        wanted = newest_version(self.request.headers.get("if-none-match"))
+        first = self.request.scope.get("state", {}).get(READ_FIRST)
+        return self.reads.run(answer, wanted=wanted, first=first)
 
 
 async def get_reply(request: Request) -> Reply:
     state = request.app.state
-    return Reply(request, state.sessionmaker, state.responses, state.totals)
+    return Reply(request, state.reads, state.responses, state.totals)
 
 
 ReplyDep = Annotated[Reply, Depends(get_reply)]

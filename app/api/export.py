@@ -2,28 +2,29 @@
 
 Parameters are checked and the first chunk read before the response starts, so a bad
 parameter or an unreachable database is still a problem response. The rest is read a
-keyset chunk at a time, each in a session of its own that is closed before the chunk is
-sent: memory stays at one chunk whatever the size of the export, and no connection is
-held while the client reads (a client that goes away leaves nothing open). Exports do
-not go through the response cache.
+keyset chunk at a time, each in a session of its own (on the database app.replicas routes
+it to) that is closed before the chunk is sent: memory stays at one chunk whatever the
+size of the export, and no connection is held while the client reads (a client that goes
+away leaves nothing open). Exports do not go through the response cache.
 """
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session, sessionmaker
 
-from app.api.deps import SessionsDep
+from app.api.deps import ReadsDep
 from app.api.params import ArticleSort, article_filters, resolve_sort
 from app.errors import invalid_params, problem_responses
 from app.formats.rows import csv_header, csv_rows, ndjson_rows
 from app.pagination import Pager, Slice, SortOrder
 from app.queries.articles import article_records
 from app.queries.listing import ArticleFilters
+from app.replicas import ReadRouter
 from app.schemas import ArticleRecord
 
 log = logging.getLogger("app")
@@ -66,7 +67,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=RESPONSES,
 )
 def export_route(
-    sessions: SessionsDep,
+    reads: ReadsDep,
     filters: Annotated[ArticleFilters, Depends(article_filters)],
     export_format: Annotated[
         ExportFormat,
@@ -89,8 +90,7 @@ def export_route(
     order = resolve_sort(sort, filters)
     if bom and export_format != "csv":
         raise invalid_params(("bom", "only for format=csv"))
-    with sessions() as session:
-        first = article_records(session, filters, Pager(order, FIRST_CHUNK))
+    first = reads.run(partial(article_records, filters=filters, pager=Pager(order, FIRST_CHUNK)))
     encode: Callable[[Iterable[ArticleRecord]], str]
     if export_format == "csv":
         head, encode, media_type = csv_header(bom=bom), csv_rows, CSV_MEDIA_TYPE
@@ -98,14 +98,14 @@ def export_route(
         head, encode, media_type = "", ndjson_rows, NDJSON_MEDIA_TYPE
     filename = f"articles-{datetime.now(UTC):%Y%m%d}.{export_format}"
     return StreamingResponse(
-        _stream(sessions, filters, order, first, head, encode),
+        _stream(reads, filters, order, first, head, encode),
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
 def _stream(
-    sessions: sessionmaker[Session],
+    reads: ReadRouter,
     filters: ArticleFilters,
     order: SortOrder,
     chunk: Slice[ArticleRecord],
@@ -124,9 +124,8 @@ def _stream(
             sent += len(items)
             if chunk.next_key is None:
                 return
-            with sessions() as session:
-                pager = Pager(order, CHUNK, after=chunk.next_key)
-                chunk = article_records(session, filters, pager)
+            pager = Pager(order, CHUNK, after=chunk.next_key)
+            chunk = reads.run(partial(article_records, filters=filters, pager=pager))
     except Exception:
         # The status line is sent: all that is left is to cut the body short.
         log.exception("export stopped after %d articles", sent)

@@ -6,6 +6,10 @@ the cached fast path and the routes alike.
 """
 
 import hashlib
+import re
+
+# Ours: "VERSION-HASH" (make_etag), possibly marked weak by a proxy.
+_OUR_ETAG = re.compile(r'(?:W/)?"(\d{1,18})-[0-9a-f]{16}"')
 
 
 def make_etag(version: int, url: str) -> str:
@@ -22,3 +26,12 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         if tag == "*" or tag.removeprefix("W/") == etag:
             return True
     return False
+
+
+def newest_version(if_none_match: str | None) -> int | None:
+    """The newest data version an If-None-Match header names in our ETags: what the client
+    has seen, so that no lagging replica answers it with older data (app.replicas)."""
+    if not if_none_match:
+        return None
+    versions = [int(match.group(1)) for match in _OUR_ETAG.finditer(if_none_match)]
+    return max(versions, default=None)

@@ -13,23 +13,28 @@ routing, on the event loop, with no session at all.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.cache.conditional import etag_matches, make_etag
+from app.cache.conditional import etag_matches, make_etag, newest_version
 from app.cache.lru import LRU
 from app.cache.version import data_version
-from app.databases import VersionReader
 from app.schemas import to_json
+
+if TYPE_CHECKING:
+    from app.replicas import ReadRouter
 
 JSON = "application/json"
 # An entry above this share of the budget is served but not kept: one huge answer must
 # not flush hundreds of ordinary ones.
 MAX_ENTRY_SHARE = 0.05
 ENTRY_OVERHEAD = 400  # bytes of the entry's objects beyond its body, URL and headers
+# The request state's key for the database the fast path read the version from, so that a
+# miss is computed there too (app.api.deps.Reply).
+READ_FIRST = "read_first"
 
 
 @dataclass(frozen=True)
@@ -115,11 +120,12 @@ def cache_url(scope: Scope) -> str:
 class CachedResponses:
     """Answer API GETs from the response cache before routing, on the event loop.
 
-    A hit costs a version read (app.databases' reader) and a dict lookup: no threadpool
-    hop, no parameter parsing, no session. Entries only exist for URLs that an endpoint
-    answered 200 under the same data version, so what this sends is what the endpoint
-    would send. If-None-Match with the current ETag is a 304 here too. Anything else (a
-    miss, a database fault) goes on to the app.
+    A hit costs a version read (app.databases' reader, on the database app.replicas would
+    route the request to) and a dict lookup: no threadpool hop, no parameter parsing, no
+    session. Entries only exist for URLs that an endpoint answered 200 under the same data
+    version, so what this sends is what the endpoint would send. If-None-Match with the
+    current ETag is a 304 here too. Anything else (a miss, a database fault, a client that
+    has seen a newer version than this replica has) goes on to the app.
     """
 
     def __init__(self, app: ASGIApp, prefix: str = "/api/") -> None:
@@ -140,16 +146,23 @@ class CachedResponses:
 
 async def _hit(scope: Scope) -> Response | None:
     state = scope["app"].state
-    reader: VersionReader | None = getattr(state, "versions", None)
-    version = await reader.read() if reader else None
+    reads: ReadRouter | None = getattr(state, "reads", None)
+    if reads is None:
+        return None
+    member = reads.pick()
+    version = await member.versions.read()
     if version is None:
         return None
-    url = cache_url(scope)
-    responses: ResponseCache = state.responses
+    scope.setdefault("state", {})[READ_FIRST] = member
     if_none_match = next(
         (value.decode("latin-1") for name, value in scope["headers"] if name == b"if-none-match"),
         None,
     )
+    seen = newest_version(if_none_match)
+    if seen is not None and seen > version and member is not reads.primary:
+        return None  # this replica lags what the client has seen: the route reads elsewhere
+    url = cache_url(scope)
+    responses: ResponseCache = state.responses
     etag = make_etag(version, url)
     if etag_matches(if_none_match, etag):
         return responses.not_modified(etag)

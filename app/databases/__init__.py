@@ -6,7 +6,8 @@ and app.databases.postgres. The rest of the code gets its backend from `database
 this package asks which database it is talking to. What differs: the engine's settings
 and statement timeout, how an instant is stored, the search index (entries, writing
 them, the hits of a query, the planner's hints for a search), the ingest's bulk writes,
-the facets' date buckets and the fast reader of the data version.
+the facets' date buckets, the fast reader of the data version and the probe that tells a
+replica's lag (app.replicas routes reads with it).
 """
 
 from abc import ABC, abstractmethod
@@ -84,6 +85,29 @@ class VersionReader(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ServerState:
+    """Where a server stands in the primary's write-ahead log, as its probe saw it."""
+
+    in_recovery: bool  # a standby (replica), not a primary
+    lsn: int  # a primary's current WAL position; a standby's last replayed one (bytes)
+    received_lsn: int | None  # a standby's last WAL position received from the primary
+    replay_age_s: float | None  # a standby: seconds since the commit it replayed last
+
+
+class ServerProbe(Protocol):
+    """Reads a server's state on the event loop, apart from the engine's pool; raises
+    ProbeError when the server does not answer."""
+
+    async def read(self) -> ServerState: ...
+
+    async def close(self) -> None: ...
+
+
+class ProbeError(Exception):
+    pass
+
+
 class Database(ABC):
     """One database's way of doing what the two do differently."""
 
@@ -95,9 +119,12 @@ class Database(ABC):
     # The engine and the connection.
 
     @abstractmethod
-    def make_engine(self, url: URL, *, pool_size: int, statement_timeout_ms: int) -> Engine:
+    def make_engine(
+        self, url: URL, *, pool_size: int, statement_timeout_ms: int, read_only: bool = False
+    ) -> Engine:
         """An engine with this database's settings; statement_timeout_ms > 0 cancels any
-        statement that runs longer."""
+        statement that runs longer. read_only (the API's engines): each transaction is one
+        read-only snapshot, so every query of a request sees the same data."""
 
     @abstractmethod
     def stored_instant(self, value: datetime) -> datetime:
@@ -111,6 +138,11 @@ class Database(ABC):
     @abstractmethod
     def version_reader(self, url: URL) -> VersionReader:
         """A light reader of the data version, apart from the engine's pool."""
+
+    @abstractmethod
+    def server_probe(self, url: URL) -> ServerProbe:
+        """A probe of the server's replication state (raises ValueError where this database
+        has no replicas)."""
 
     # The search index.
 

@@ -1,5 +1,12 @@
 """PostgreSQL: the engine's connect arguments, the tsvector search index, the ingest's
-writes (COPY, ids from the sequence) and the psycopg async reader of the data version.
+writes (COPY, ids from the sequence), the psycopg async reader of the data version and the
+probe of a server's replication state.
+
+Every connection works behind PgBouncer in transaction pooling mode, where consecutive
+transactions of one client may run on different server connections and the server sees
+no startup options: nothing is set for the session. The statement timeout is a
+`SET LOCAL` in each transaction, and psycopg never prepares statements (a prepared
+statement lives on one server connection only). docs/scaling.md has what each costs.
 
 The search index is ``article_search(article_id, sort_key, vector tsvector)``: sort_key is
 the article's key (app.search.keys: published_at and id), and a GIN index on (vector,
@@ -37,6 +44,7 @@ from sqlalchemy import (
     cast,
     column,
     create_engine,
+    event,
     func,
     literal,
     select,
@@ -53,7 +61,10 @@ from app.databases import (
     Database,
     IndexedArticle,
     IndexEntry,
+    ProbeError,
     SearchIndex,
+    ServerProbe,
+    ServerState,
     VersionReader,
     authors,
     bylines,
@@ -75,6 +86,18 @@ PG_MAX_POSITIONS_PER_TERM = 256
 # are left out, so the article is found by its first ~100k distinct words.
 PG_TSVECTOR_BUDGET = 1_000_000
 RETRY_AFTER_SECONDS = 1.0  # after a failed connect, requests skip the version reader this long
+CONNECT_TIMEOUT_S = 3  # unless the URL says otherwise: a server that does not answer is down
+# psycopg prepares a statement after it ran this many times on a connection; None: never,
+# which PgBouncer's transaction pooling needs (docs/scaling.md: what it costs).
+PREPARE_THRESHOLD = None
+# A standby's replay position and how far its WAL receiver got; a primary's current one.
+_PROBE = """
+SELECT pg_is_in_recovery(),
+       (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+             ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint,
+       (pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::bigint,
+       extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
+"""
 
 article_search = table(
     PG_TABLE,
@@ -162,7 +185,10 @@ class PostgresVersion:
             try:
                 if self._connection is None or self._connection.closed:
                     self._connection = await psycopg.AsyncConnection.connect(
-                        self._conninfo, autocommit=True, connect_timeout=2
+                        self._conninfo,
+                        autocommit=True,
+                        connect_timeout=2,
+                        prepare_threshold=PREPARE_THRESHOLD,
                     )
                 cursor = await self._connection.execute(VERSION_QUERY)
                 row = await cursor.fetchone()
@@ -182,25 +208,82 @@ class PostgresVersion:
             await self._discard()
 
 
+class PostgresProbe:
+    """One psycopg async connection that reads the server's replication state."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._connection: psycopg.AsyncConnection[Any] | None = None
+
+    async def read(self) -> ServerState:
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = await psycopg.AsyncConnection.connect(
+                    self._conninfo,
+                    autocommit=True,
+                    connect_timeout=2,
+                    prepare_threshold=PREPARE_THRESHOLD,
+                )
+            cursor = await self._connection.execute(_PROBE)
+            row = await cursor.fetchone()
+        except psycopg.Error as exc:
+            await self.close()
+            raise ProbeError(str(exc).strip() or exc.__class__.__name__) from exc
+        if row is None or row[1] is None:
+            raise ProbeError("the server reported no WAL position")
+        return ServerState(bool(row[0]), int(row[1]), row[2], row[3])
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+
+def _conninfo(url: URL) -> str:
+    """psycopg's own conninfo for a SQLAlchemy URL."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 class PostgreSQL(Database):
     name = "postgresql"
     index_table = PG_TABLE
     explain_prefix = "EXPLAIN "
     estimates_rows = True
 
-    def make_engine(self, url: URL, *, pool_size: int, statement_timeout_ms: int) -> Engine:
-        connect_args: dict[str, Any] = {}
-        if statement_timeout_ms:
-            connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    def make_engine(
+        self, url: URL, *, pool_size: int, statement_timeout_ms: int, read_only: bool = False
+    ) -> Engine:
+        connect_args: dict[str, Any] = {"prepare_threshold": PREPARE_THRESHOLD}
+        if "connect_timeout" not in url.query:
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+        if read_only:
+            # Each transaction is one read-only snapshot, which a replica serves too, and its
+            # statement timeout goes in the same message as its BEGIN: the timeout costs no
+            # round trip. psycopg would send its own BEGIN first, so the driver is left in
+            # autocommit and the app begins (the pattern SQLAlchemy documents for sqlite3);
+            # psycopg's commit and rollback follow the server's transaction status.
+            begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            if statement_timeout_ms:
+                begin += f"; SET LOCAL statement_timeout = {int(statement_timeout_ms)}"
+        else:
+            begin = f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}"
         # Pre-ping: a connection the server (or the network) dropped is replaced before use,
         # so the API recovers on its own once the database is back.
-        return create_engine(
+        engine = create_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
             connect_args=connect_args,
+            **({"isolation_level": "AUTOCOMMIT"} if read_only else {}),
         )
+        if read_only or statement_timeout_ms:
+
+            @event.listens_for(engine, "begin")
+            def _begin(connection: Connection) -> None:
+                connection.exec_driver_sql(begin)
+
+        return engine
 
     def stored_instant(self, value: datetime) -> datetime:
         return value  # timestamptz
@@ -209,8 +292,10 @@ class PostgreSQL(Database):
         return isinstance(getattr(error, "orig", error), psycopg.errors.QueryCanceled)
 
     def version_reader(self, url: URL) -> VersionReader:
-        plain = url.set(drivername="postgresql")  # psycopg's own conninfo, not SQLAlchemy's
-        return PostgresVersion(plain.render_as_string(hide_password=False))
+        return PostgresVersion(_conninfo(url))
+
+    def server_probe(self, url: URL) -> ServerProbe:
+        return PostgresProbe(_conninfo(url))
 
     def index_entry(self, title: str, body: str) -> IndexEntry:
         return (tsvector_text(terms(title), terms(body)),)

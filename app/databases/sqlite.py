@@ -53,6 +53,7 @@ from app.databases import (
     IndexedArticle,
     IndexEntry,
     SearchIndex,
+    ServerProbe,
     VersionReader,
     authors,
     bylines,
@@ -124,6 +125,19 @@ def _statement_timeout(engine: Engine, timeout_ms: int) -> None:
         conn.info["deadline"] = time.monotonic() + seconds
 
 
+def _snapshot_per_transaction(engine: Engine) -> None:
+    """Open each transaction with BEGIN, which sqlite3 leaves out before a SELECT: in WAL
+    mode its first read then fixes the snapshot that all of the request's queries see."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
 def fts5_match(query: SearchQuery) -> str:
     """The FTS5 MATCH expression; NOT is binary there, so exclusions come last."""
 
@@ -180,7 +194,9 @@ class SQLite(Database):
     explain_prefix = "EXPLAIN QUERY PLAN "
     estimates_rows = False
 
-    def make_engine(self, url: URL, *, pool_size: int, statement_timeout_ms: int) -> Engine:
+    def make_engine(
+        self, url: URL, *, pool_size: int, statement_timeout_ms: int, read_only: bool = False
+    ) -> Engine:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         # No pre-ping: a SQLite file does not go away between requests like a server can.
@@ -195,6 +211,8 @@ class SQLite(Database):
         event.listen(engine, "connect", _pragmas)
         if statement_timeout_ms:
             _statement_timeout(engine, statement_timeout_ms)
+        if read_only:
+            _snapshot_per_transaction(engine)
         return engine
 
     def stored_instant(self, value: datetime) -> datetime:
@@ -205,6 +223,9 @@ class SQLite(Database):
     def is_statement_timeout(self, error: BaseException) -> bool:
         orig = getattr(error, "orig", error)
         return isinstance(orig, sqlite3.OperationalError) and str(orig) == "interrupted"
+
+    def server_probe(self, url: URL) -> ServerProbe:
+        raise ValueError("SQLite has no read replicas: DATABASE_READ_URLS needs PostgreSQL")
 
     def version_reader(self, url: URL) -> VersionReader:
         path = url.database

@@ -201,7 +201,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Is the API up and does its database answer? */
+        /** Is the API up, does the database it reads from answer, how is each database? */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -558,6 +558,40 @@ export interface components {
              */
             has_more: boolean;
         };
+        /**
+         * DatabaseHealth
+         * @description One database the API uses, as the last check found it (DATABASE_URL is "primary",
+         *     DATABASE_READ_URLS are "replica-1", … in their order).
+         */
+        DatabaseHealth: {
+            /**
+             * Name
+             * @example replica-1
+             */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "primary" | "replica";
+            /**
+             * Status
+             * @description lagging: further behind the primary than MAX_REPLICA_LAG_S.
+             * @enum {string}
+             */
+            status: "ok" | "down" | "lagging";
+            /**
+             * Reads
+             * @description Reads go to it now.
+             */
+            reads: boolean;
+            /**
+             * Lag S
+             * @description Replicas: seconds behind the primary.
+             * @example 0
+             */
+            lag_s?: number | null;
+        };
         /** Facets */
         Facets: {
             /**
@@ -589,10 +623,13 @@ export interface components {
             status: "ok";
             /**
              * Database
+             * @description The database that serves reads answers.
              * @default ok
              * @constant
              */
             database: "ok";
+            /** Databases */
+            databases?: components["schemas"]["DatabaseHealth"][];
         };
         /** Highlight */
         Highlight: {
@@ -1918,7 +1955,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database does not answer. */
+            /** @description No database the API reads from answers. */
             503: {
                 headers: {
                     [name: string]: unknown;

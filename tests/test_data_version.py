@@ -1,12 +1,13 @@
 """A change to any table the API reads moves the data version, whoever makes it.
 
-Cached answers and ETags are keyed on archive_state.version (app/api/cache.py), and
+Cached answers and ETags are keyed on archive_state.version (app/cache/), and
 triggers made by the migrations (0003, 0005) bump it in the transaction of each change.
 These tests change rows with raw SQL on a connection of their own, as an operator or a
 migration would, and show that no cached answer outlives the change; and they check that
 every table, today's and any added later, has its triggers.
 """
 
+import asyncio
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ import httpx
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, text
 from sqlalchemy.pool import NullPool
 
 from app import models  # noqa: F401  (registers the tables on Base.metadata)
 from app.config import Settings
+from app.databases import database_for
 from app.db import Base, make_engine
 from app.ingest.loader import ingest_paths
 from app.main import create_app
@@ -281,7 +283,7 @@ def test_emptying_a_table_by_hand_shows_at_once(
 def test_a_running_server_shows_a_source_renamed_by_hand(
     backend: str, database_url: str, corpus: Path, ingest
 ) -> None:  # type: ignore[no-untyped-def]
-    """uvicorn answers cache hits before routing (app.api.cache.CachedResponses)."""
+    """uvicorn answers cache hits before routing (app.cache.responses)."""
     write_archive(corpus)
     ingest(corpus)
     with uvicorn_server(database_url) as base, httpx.Client(base_url=base) as client:
@@ -299,6 +301,30 @@ def test_a_running_server_shows_a_source_renamed_by_hand(
         i["source"]["name"] for i in after[ARTICLES].json()["items"] if "first.ru" in i["url"]
     ]
     assert renamed == ["X", "X"]
+
+
+def test_concurrent_version_reads_share_one_read_and_never_go_stale(
+    database_url: str, engine: Engine
+) -> None:
+    """Cache hits read the version on the event loop (app.databases' version readers):
+    many at once all get the current version, and a change committed before they ask is
+    seen by every one of them."""
+    reader = database_for(database_url).version_reader(make_url(database_url))
+
+    async def read_many() -> list[int | None]:
+        return list(await asyncio.gather(*(reader.read() for _ in range(50))))
+
+    async def run() -> tuple[list[int | None], list[int | None]]:
+        try:
+            first = await read_many()
+            by_hand(database_url, "UPDATE archive_state SET version = version + 1")
+            return first, await read_many()
+        finally:
+            await reader.close()
+
+    first, second = asyncio.run(run())
+    assert first[0] is not None and set(first) == {first[0]}
+    assert set(second) == {first[0] + 1}
 
 
 def version_triggers(connection: Connection) -> dict[str, set[str]]:

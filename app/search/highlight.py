@@ -3,13 +3,15 @@
 A snippet is about 30 words of the body around its densest run of matches. Finding the
 matches would mean the term of every word of the body (a regex pass and a dictionary look
 up per word: most of a search page's time). For Russian terms the body is instead
-searched for the word forms the terms can have (app.search.analyzer.surface_forms), with
-one compiled regular expression per query, and only the words near the best run are
-split and checked; anything else (English stems, numbers, forms no paradigm lists) takes
+searched for the word forms the terms can have (app.search.analyzer.surface_forms): a
+regular expression finds the words that start with a term's stem, and only those that are
+one of its forms reach the analyser; the words of the chosen window are then checked one
+by one. Anything else (English stems, numbers, a body where no listed form is found) takes
 the full pass.
 """
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 from itertools import islice
@@ -39,21 +41,37 @@ def highlight_title(title: str, wanted: frozenset[str]) -> str:
     return _render(title, hits, 0, len(title))
 
 
+@dataclass(frozen=True, slots=True)
+class _Locator:
+    forms: frozenset[str]  # every word form the wanted terms have (lower-cased, ё as е)
+    pattern: re.Pattern[str]  # whole words that may be one of them
+
+
+MIN_STEM = 3  # a shorter shared stem would make every word a candidate anyway
+
+
 @lru_cache(maxsize=512)
-def _locator(wanted: frozenset[str]) -> re.Pattern[str] | None:
-    """A pattern finding every word form these terms may have, in text lower-cased with
-    ё as е (also inside longer words: the caller checks each hit's whole word); None if
-    some term's forms cannot be listed. Each term's forms share a stem, so the pattern is
-    stem(?:endings) per term, which the regex engine rejects at most positions at once."""
-    parts = []
-    for term in sorted(wanted):
-        forms = surface_forms(term)
-        if forms is None:
+def _locator(wanted: frozenset[str]) -> _Locator | None:
+    """What finds the words of these terms in text lower-cased with ё as е; None if some
+    term's forms cannot be listed. A term's forms share a stem, so the pattern finds whole
+    words starting with one of the stems, which the regex engine rejects at most positions
+    at once, and only those are looked up among the forms. (A pattern of every form would
+    find them as fast, but compiling it costs milliseconds per query.) A paradigm whose
+    forms share no stem (быть: есть, был, буду) makes every word a candidate."""
+    forms: set[str] = set()
+    stems: set[str] = set()
+    for term in wanted:
+        found = surface_forms(term)
+        if found is None:
             return None
-        stem = _common_prefix(forms)
-        endings = sorted({form[len(stem) :] for form in forms}, key=len, reverse=True)
-        parts.append(re.escape(stem) + "(?:" + "|".join(map(re.escape, endings)) + ")")
-    return re.compile("|".join(parts)) if parts else None
+        forms |= found
+        stems.add(_common_prefix(found))
+    if not stems:
+        return None
+    if min(map(len, stems)) < MIN_STEM:
+        return _Locator(frozenset(forms), WORD)
+    alternatives = "|".join(map(re.escape, sorted(stems)))
+    return _Locator(frozenset(forms), re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*"))
 
 
 def _common_prefix(words: frozenset[str]) -> str:
@@ -69,23 +87,30 @@ def highlight_snippet(body: str, wanted: frozenset[str], words: int = SNIPPET_WO
     body = " ".join(body.split("\n\n"))  # paragraphs run on in a snippet
     locator = _locator(wanted)
     if locator is not None:
-        folded = body.lower().replace("ё", "е")  # the same length: offsets carry over
-        hits = []
-        for found in locator.finditer(folded):
-            start = found.start()
-            if start and WORD.match(folded, start - 1):
-                continue  # inside a longer word
-            word = WORD.match(folded, start)
-            if word is not None and normalize(word[0]) in wanted:
-                hits.append(start)
+        hits = [start for start, _ in _located(body, wanted, locator)]
         if hits:
             return _snippet_near(body, wanted, hits, words)
     return _scanned_snippet(body, wanted, words)
 
 
+def _located(text: str, wanted: frozenset[str], locator: _Locator) -> list[tuple[int, int]]:
+    """(start, length) of every word of text whose term is wanted: the candidate words
+    that are one of the forms, each checked by the analyser (one form can belong to
+    several paradigms), never every word of text."""
+    folded = text.lower().replace("ё", "е")  # the same length: offsets carry over
+    forms = locator.forms
+    return [
+        (found.start(), len(found[0]))
+        for found in locator.pattern.finditer(folded)
+        if found[0] in forms and normalize(found[0]) in wanted
+    ]
+
+
 def _snippet_near(body: str, wanted: frozenset[str], hits: list[int], words: int) -> str:
     """The window of `words` words opening a few words before the densest run of hits
-    (character offsets of matched words)."""
+    (character offsets of matched words). Every word of the window is checked for its
+    mark: a paradigm's listed forms can miss a word the analyser gives its term (a
+    surname's predicted paradigm), which the locator then does not see."""
     width = words * CHARS_PER_WORD
     best, best_count, j = hits[0], 0, 0
     for i, start in enumerate(hits):

@@ -4,12 +4,20 @@
     .venv/bin/python scripts/bench.py [--size 100000 | --corpus DIR|FILE.tar.xz]
         [--duration 15] [--connections 16] [--workers 1,2]
         [--skip-postgres] [--skip-datasette] [--skip-uncached] [--out docs/benchmarks.md]
+    .venv/bin/python scripts/bench.py --memory [--size 100000] [--duration 90]
+        [--budgets 20000000,100000000] [--reuse] [--skip-postgres]
 
 Steps: install wrk (apt) and Datasette + sqlite-utils (into .venv-bench/, never .venv);
 generate or unpack the corpus under bench-data/; time the ingest into SQLite and
 PostgreSQL; serve the API with uvicorn (no reload, no access log) and load it with wrk;
 copy the same articles into a Datasette database with sqlite-utils (timing that load too);
 serve it immutable and load the equivalent JSON queries; write a markdown report.
+
+--memory runs only the memory run instead (issue 15): one worker under MEMORY_URLS
+distinct searches at limit=100 with q, from --connections wrk connections, its VmRSS read
+every 0.5 s; on SQLite and PostgreSQL, with the response cache at its default budget,
+off, and at each of --budgets. It writes its section of the report in place (between
+MEMORY_BEGIN and MEMORY_END, below the analysis marker, so a full run keeps it).
 
 Everything listens on and targets 127.0.0.1 only; every server started is stopped. The
 plumbing (servers, memory sampling, wrk, corpora, databases, the timed ingest) is
@@ -656,6 +664,181 @@ def write_report(
     return table
 
 
+# --- memory ----------------------------------------------------------------------------
+
+MEMORY_URLS = 10_000
+MEMORY_LIMIT = 100
+MEMORY_EVERY = 0.5  # seconds between VmRSS samples
+MEMORY_SQLITE = kit.SqliteDatabase(kit.BENCH_DATA / "memory.db")
+MEMORY_POSTGRES = kit.PostgresDatabase("news_bench_memory")
+MEMORY_BEGIN = "<!-- memory: written by bench.py --memory -->"
+MEMORY_END = "<!-- /memory -->"
+
+
+@dataclass
+class MemoryRun:
+    """One worker's resident set under the distinct searches, in MB."""
+
+    database: str
+    budget: int | None  # RESPONSE_CACHE_BYTES; None: the default
+    baseline: float = 0.0  # started, one search answered
+    peak: float = 0.0
+    plateau: float = 0.0  # median of the last quarter of the samples
+    requests: int = 0
+    non_2xx: int = 0
+    entry_kb: float = 0.0  # mean gzip body of a sample of the answers
+    error: str | None = None
+
+
+def memory_run(
+    database: str, url: str, budget: int | None, script: Path, urls: list[str], wrk: kit.Wrk
+) -> MemoryRun:
+    run = MemoryRun(database, budget)
+    env = {} if budget is None else {"RESPONSE_CACHE_BYTES": str(budget)}
+    name = f"memory {database} {budget if budget is not None else 'default'}"
+    options = ["--log-level", "warning"]
+    try:
+        with kit.serve_api(url, *options, env=env, log_path=kit.log_path(name)) as server:
+            pid = server.process.pid  # no --workers: uvicorn serves in this process
+            # What the answers weigh gzipped, as the cache keeps them: the URLs wrk walks
+            # last (a few are hits later in the run, a negligible share).
+            sizes = []
+            with httpx.Client(base_url=server.base, timeout=60) as client:
+                for sample in urls[-20:]:
+                    answer = client.get(sample, headers={"Accept-Encoding": "gzip"})
+                    answer.raise_for_status()
+                    sizes.append(_sent_bytes(answer))
+            run.entry_kb = sum(sizes) / len(sizes) / 1024
+            run.baseline = kit.rss_mb(pid)
+            with kit.Sampler(lambda: kit.rss_mb(pid), every=MEMORY_EVERY) as rss:
+                result = wrk.run(server.base + "/", script)
+            values = [value for _, value in rss.samples]
+            last = sorted(values[-max(1, len(values) // 4) :])
+            run.peak, run.plateau = rss.peak, last[len(last) // 2]
+            run.requests = round((result.requests_per_s or 0) * wrk.duration)
+            run.non_2xx, run.error = result.non_2xx, result.error
+    except (RuntimeError, httpx.HTTPError) as exc:
+        run.error = str(exc)[:300]
+    kit.log(
+        f"{name}: baseline {run.baseline:.0f} MB, peak {run.peak:.0f} MB, plateau "
+        f"{run.plateau:.0f} MB, {run.requests:,} requests"
+        + (f", error {run.error}" if run.error else "")
+    )
+    return run
+
+
+def _sent_bytes(answer: httpx.Response) -> int:
+    """The body's length as sent (httpx hands it decoded)."""
+    return int(answer.headers.get("content-length", len(answer.content)))
+
+
+def fmt_budget(budget: int | None) -> str:
+    if budget is None:
+        return "default"
+    return "off" if budget == 0 else f"{budget / 1e6:g} MB"
+
+
+def memory_table(runs: list[MemoryRun]) -> str:
+    lines = [
+        "| database | RESPONSE_CACHE_BYTES | baseline | peak | plateau | peak − uncached peak "
+        "| requests | gzip answer (mean) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        uncached = next((r for r in runs if r.database == run.database and r.budget == 0), None)
+        over = f"{run.peak - uncached.peak:+.0f} MB" if uncached and run.budget != 0 else "—"
+        cells = [
+            run.database,
+            fmt_budget(run.budget),
+            f"{run.baseline:.0f} MB",
+            f"{run.peak:.0f} MB",
+            f"{run.plateau:.0f} MB",
+            over,
+            f"{run.requests:,}" + (f" ({run.non_2xx:,} non-2xx)" if run.non_2xx else ""),
+            f"{run.entry_kb:.1f} KB",
+        ]
+        if run.error:
+            cells[3] = f"**{run.error}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def memory_section(argv: Sequence[str], runs: list[MemoryRun], urls: int, files: int) -> str:
+    command = shlex.join(["python", "scripts/bench.py", *argv])
+    return "\n".join(
+        [
+            MEMORY_BEGIN,
+            "## Memory: one worker under distinct searches",
+            "",
+            f"    {command}",
+            "",
+            f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {files:,} generated articles, on:",
+            "",
+            *kit.machine(),
+            "",
+            f"One uvicorn worker (as `make run` starts it) per row, loaded by `wrk -t1 "
+            f"-c{{connections}}` walking {urls:,} distinct searches at `limit={MEMORY_LIMIT}` "
+            "with `q` (scripts/workload.py's words with 100-4,000 matches, half newest first, "
+            "half by relevance; each connection from its own offset, so few URLs repeat). "
+            f"VmRSS of the worker read every {MEMORY_EVERY} s: baseline once it has answered "
+            "its first searches, peak the highest sample, plateau the median of the last "
+            "quarter. «peak − uncached peak» is what the response cache costs over the same "
+            "run with the cache off; the issue asks it stay within the budget. «gzip answer» "
+            "is the mean gzip body of 20 of the searches, what the cache keeps of each.",
+            "",
+            memory_table(runs),
+            "",
+            MEMORY_END,
+        ]
+    )
+
+
+def write_memory_section(path: Path, section: str) -> None:
+    """Replace the memory section of the report, or add it below the analysis marker."""
+    text = path.read_text() if path.exists() else ""
+    if MEMORY_BEGIN in text and MEMORY_END in text:
+        before, _, rest = text.partition(MEMORY_BEGIN)
+        text = before + section + rest.partition(MEMORY_END)[2]
+    elif ANALYSIS_MARKER in text:
+        before, marker, after = text.partition(ANALYSIS_MARKER)
+        text = before + marker + "\n\n" + section + "\n" + after
+    else:
+        text += "\n" + ANALYSIS_MARKER + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def main_memory(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    wrk = kit.Wrk(kit.ensure_wrk(), args.connections, args.duration)
+    corpus, _ = prepare_corpus(args)
+    files = kit.count_files(corpus)
+    databases: list[tuple[str, kit.Database]] = [("SQLite", MEMORY_SQLITE)]
+    if not args.skip_postgres:
+        databases.append(("PostgreSQL", MEMORY_POSTGRES))
+    for name, database in databases:
+        if args.reuse and database.size_bytes() > 0:
+            kit.log(f"{name}: reusing the database of an earlier run")
+            continue
+        database.reset()
+        kit.ingest(name, database, corpus)
+    archive = workload.Archive.read(MEMORY_SQLITE.path)
+    urls = workload.search_urls(archive, MEMORY_URLS, args.seed, MEMORY_LIMIT)
+    script = workload.write_replay(urls, kit.BENCH_DATA / "memory", "searches")
+    budgets: list[int | None] = [None, 0, *args.budget_list]
+    runs = [
+        memory_run(name, database.url, budget, script, urls, wrk)
+        for name, database in databases
+        for budget in budgets
+    ]
+    section = memory_section(argv, runs, len(urls), files).replace(
+        "{connections}", str(args.connections)
+    )
+    out = (kit.ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
+    write_memory_section(out, section)
+    print(memory_table(runs))
+    kit.log(f"wrote the memory section of {out}")
+    return 0
+
+
 # --- main ------------------------------------------------------------------------------
 
 
@@ -681,7 +864,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="URLs per kind in the distinct-URL workload (5000; 0: skip it)",
     )
     parser.add_argument("--out", default="docs/benchmarks.md", help="report path")
+    parser.add_argument(
+        "--memory", action="store_true", help="only the memory run (--duration per row)"
+    )
+    parser.add_argument(
+        "--budgets",
+        default="20000000,100000000",
+        help="RESPONSE_CACHE_BYTES of the memory run beside the default and 0",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="memory run: keep the databases an earlier memory run ingested",
+    )
     args = parser.parse_args(argv)
+    args.budget_list = [int(b) for b in args.budgets.split(",") if b.strip()]
     args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     if not args.worker_counts or min(args.worker_counts) < 1:
         parser.error("--workers: comma-separated positive integers")
@@ -694,6 +891,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     kit.BENCH_DATA.mkdir(exist_ok=True)
+    if args.memory:
+        return main_memory(args, argv)
     wrk = kit.Wrk(kit.ensure_wrk(), args.connections, args.duration)
     if not args.skip_datasette:
         ensure_bench_venv()

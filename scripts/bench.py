@@ -4,8 +4,8 @@
     .venv/bin/python scripts/bench.py [--size 100000 | --corpus DIR|FILE.tar.xz]
         [--duration 15] [--connections 16] [--workers 1,2]
         [--skip-postgres] [--skip-datasette] [--skip-uncached] [--out docs/benchmarks.md]
-    .venv/bin/python scripts/bench.py --memory [--size 100000] [--duration 90]
-        [--budgets 20000000,100000000] [--reuse] [--skip-postgres]
+    .venv/bin/python scripts/bench.py --memory [--size 100000] [--duration 180]
+        [--budgets default,0,20000000,100000000] [--databases SQLite,PostgreSQL] [--reuse]
 
 Steps: install wrk (apt) and Datasette + sqlite-utils (into .venv-bench/, never .venv);
 generate or unpack the corpus under bench-data/; time the ingest into SQLite and
@@ -14,10 +14,11 @@ copy the same articles into a Datasette database with sqlite-utils (timing that 
 serve it immutable and load the equivalent JSON queries; write a markdown report.
 
 --memory runs only the memory run instead (issue 15): one worker under MEMORY_URLS
-distinct searches at limit=100 with q, from --connections wrk connections, its VmRSS read
-every 0.5 s; on SQLite and PostgreSQL, with the response cache at its default budget,
-off, and at each of --budgets. It writes its section of the report in place (between
-MEMORY_BEGIN and MEMORY_END, below the analysis marker, so a full run keeps it).
+distinct searches at limit=100 with q, from --connections wrk connections for --duration
+seconds, its VmRSS read every 0.5 s; a row per database and RESPONSE_CACHE_BYTES of
+--budgets. It writes its section of the report in place (between MEMORY_BEGIN and
+MEMORY_END, below the analysis marker, so a full run keeps it), replacing the rows it
+measured again and keeping the others.
 
 Everything listens on and targets 127.0.0.1 only; every server started is stopped. The
 plumbing (servers, memory sampling, wrk, corpora, databases, the timed ingest) is
@@ -669,10 +670,24 @@ def write_report(
 MEMORY_URLS = 10_000
 MEMORY_LIMIT = 100
 MEMORY_EVERY = 0.5  # seconds between VmRSS samples
-MEMORY_SQLITE = kit.SqliteDatabase(kit.BENCH_DATA / "memory.db")
-MEMORY_POSTGRES = kit.PostgresDatabase("news_bench_memory")
+MEMORY_SQLITE = kit.SqliteDatabase(kit.BENCH_DATA / "memory.db")  # the URLs come from it
+MEMORY_DATABASES: dict[str, kit.Database] = {
+    "SQLite": MEMORY_SQLITE,
+    "PostgreSQL": kit.PostgresDatabase("news_bench_memory"),
+}
 MEMORY_BEGIN = "<!-- memory: written by bench.py --memory -->"
 MEMORY_END = "<!-- /memory -->"
+MEMORY_HEADER = [
+    "database",
+    "RESPONSE_CACHE_BYTES",
+    "seconds",
+    "baseline",
+    "peak",
+    "plateau",
+    "peak − uncached peak",
+    "requests",
+    "gzip answer (mean)",
+]
 
 
 @dataclass
@@ -680,34 +695,87 @@ class MemoryRun:
     """One worker's resident set under the distinct searches, in MB."""
 
     database: str
-    budget: int | None  # RESPONSE_CACHE_BYTES; None: the default
-    baseline: float = 0.0  # started, one search answered
+    budget: str  # RESPONSE_CACHE_BYTES as run: "default", or bytes
+    seconds: int
+    baseline: float = 0.0  # started, its first searches answered
     peak: float = 0.0
     plateau: float = 0.0  # median of the last quarter of the samples
     requests: int = 0
-    non_2xx: int = 0
     entry_kb: float = 0.0  # mean gzip body of a sample of the answers
     error: str | None = None
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.database, fmt_budget(self.budget)
+
+    def cells(self, uncached: "MemoryRun | None") -> list[str]:
+        over = "—"
+        if uncached is not None and uncached is not self and not self.error:
+            over = f"{self.peak - uncached.peak:+.0f} MB"
+        peak = f"**{self.error}**" if self.error else f"{self.peak:.0f} MB"
+        return [
+            self.database,
+            fmt_budget(self.budget),
+            str(self.seconds),
+            f"{self.baseline:.0f} MB",
+            peak,
+            f"{self.plateau:.0f} MB",
+            over,
+            f"{self.requests:,}",
+            f"{self.entry_kb:.1f} KB",
+        ]
+
+    @classmethod
+    def from_cells(cls, cells: list[str]) -> "MemoryRun":
+        """A row of the report's table read back (a later run keeps the rows it did not
+        measure again)."""
+
+        def mb(text: str) -> float:
+            return float(text.removesuffix(" MB").removesuffix(" KB").replace(",", ""))
+
+        budget = cells[1]
+        if budget.endswith(" MB"):
+            budget = str(round(mb(budget) * 1e6))
+        elif budget == "off":
+            budget = "0"
+        peak, error = (mb(cells[4]), None) if cells[4].endswith(" MB") else (0.0, cells[4])
+        return cls(
+            cells[0],
+            budget,
+            int(cells[2]),
+            mb(cells[3]),
+            peak,
+            mb(cells[5]),
+            int(cells[7].split()[0].replace(",", "")),
+            mb(cells[8]),
+            error,
+        )
+
+
+def fmt_budget(budget: str) -> str:
+    if not budget.isdigit():
+        return budget
+    return "off" if budget == "0" else f"{int(budget) / 1e6:g} MB"
+
 
 def memory_run(
-    database: str, url: str, budget: int | None, script: Path, urls: list[str], wrk: kit.Wrk
+    database: str, url: str, budget: str, script: Path, urls: list[str], wrk: kit.Wrk
 ) -> MemoryRun:
-    run = MemoryRun(database, budget)
-    env = {} if budget is None else {"RESPONSE_CACHE_BYTES": str(budget)}
-    name = f"memory {database} {budget if budget is not None else 'default'}"
-    options = ["--log-level", "warning"]
+    run = MemoryRun(database, budget, wrk.duration)
+    env = {} if budget == "default" else {"RESPONSE_CACHE_BYTES": budget}
+    name = f"memory {database} {budget}"
     try:
-        with kit.serve_api(url, *options, env=env, log_path=kit.log_path(name)) as server:
+        log_path = kit.log_path(name)
+        with kit.serve_api(url, "--log-level", "warning", env=env, log_path=log_path) as server:
             pid = server.process.pid  # no --workers: uvicorn serves in this process
-            # What the answers weigh gzipped, as the cache keeps them: the URLs wrk walks
-            # last (a few are hits later in the run, a negligible share).
+            # What the answers weigh gzipped, as the cache keeps them: 20 of the URLs wrk
+            # walks (a few are hits later in the run, a negligible share).
             sizes = []
             with httpx.Client(base_url=server.base, timeout=60) as client:
                 for sample in urls[-20:]:
                     answer = client.get(sample, headers={"Accept-Encoding": "gzip"})
                     answer.raise_for_status()
-                    sizes.append(_sent_bytes(answer))
+                    sizes.append(int(answer.headers["content-length"]))  # as sent
             run.entry_kb = sum(sizes) / len(sizes) / 1024
             run.baseline = kit.rss_mb(pid)
             with kit.Sampler(lambda: kit.rss_mb(pid), every=MEMORY_EVERY) as rss:
@@ -716,7 +784,8 @@ def memory_run(
             last = sorted(values[-max(1, len(values) // 4) :])
             run.peak, run.plateau = rss.peak, last[len(last) // 2]
             run.requests = round((result.requests_per_s or 0) * wrk.duration)
-            run.non_2xx, run.error = result.non_2xx, result.error
+            if result.error or result.non_2xx:
+                run.error = result.error or f"{result.non_2xx:,} non-2xx"
     except (RuntimeError, httpx.HTTPError) as exc:
         run.error = str(exc)[:300]
     kit.log(
@@ -727,70 +796,68 @@ def memory_run(
     return run
 
 
-def _sent_bytes(answer: httpx.Response) -> int:
-    """The body's length as sent (httpx hands it decoded)."""
-    return int(answer.headers.get("content-length", len(answer.content)))
-
-
-def fmt_budget(budget: int | None) -> str:
-    if budget is None:
-        return "default"
-    return "off" if budget == 0 else f"{budget / 1e6:g} MB"
-
-
 def memory_table(runs: list[MemoryRun]) -> str:
-    lines = [
-        "| database | RESPONSE_CACHE_BYTES | baseline | peak | plateau | peak − uncached peak "
-        "| requests | gzip answer (mean) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
+    lines = ["| " + " | ".join(MEMORY_HEADER) + " |", "|---|---|" + "---:|" * 7]
     for run in runs:
-        uncached = next((r for r in runs if r.database == run.database and r.budget == 0), None)
-        over = f"{run.peak - uncached.peak:+.0f} MB" if uncached and run.budget != 0 else "—"
-        cells = [
-            run.database,
-            fmt_budget(run.budget),
-            f"{run.baseline:.0f} MB",
-            f"{run.peak:.0f} MB",
-            f"{run.plateau:.0f} MB",
-            over,
-            f"{run.requests:,}" + (f" ({run.non_2xx:,} non-2xx)" if run.non_2xx else ""),
-            f"{run.entry_kb:.1f} KB",
-        ]
-        if run.error:
-            cells[3] = f"**{run.error}**"
-        lines.append("| " + " | ".join(cells) + " |")
+        uncached = next((r for r in runs if r.database == run.database and r.budget == "0"), None)
+        lines.append("| " + " | ".join(run.cells(uncached)) + " |")
     return "\n".join(lines)
 
 
-def memory_section(argv: Sequence[str], runs: list[MemoryRun], urls: int, files: int) -> str:
-    command = shlex.join(["python", "scripts/bench.py", *argv])
+def read_memory_section(text: str) -> tuple[list[MemoryRun], list[str]]:
+    """The rows and the command lines of the report's memory section, if it has one."""
+    if MEMORY_BEGIN not in text:
+        return [], []
+    section = text.partition(MEMORY_BEGIN)[2].partition(MEMORY_END)[0]
+    runs, commands = [], []
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] in MEMORY_DATABASES:
+            runs.append(MemoryRun.from_cells(cells))
+        elif line.startswith("- `python scripts/bench.py"):
+            commands.append(line)
+    return runs, commands
+
+
+def memory_section(runs: list[MemoryRun], commands: list[str], urls: int, files: int) -> str:
+    order = list(MEMORY_DATABASES)
+    runs = sorted(runs, key=lambda r: (order.index(r.database), _budget_order(r.budget)))
     return "\n".join(
         [
             MEMORY_BEGIN,
             "## Memory: one worker under distinct searches",
             "",
-            f"    {command}",
+            "Written by `scripts/bench.py --memory`; the rows come from these runs (a run "
+            "replaces the rows it measures again and keeps the others):",
             "",
-            f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {files:,} generated articles, on:",
+            *commands,
+            "",
+            f"The archive: {files:,} generated article files (`scripts/generate_corpus.py "
+            "--count 100000 --seed 42`, ingested by the same script). The machine:",
             "",
             *kit.machine(),
             "",
-            f"One uvicorn worker (as `make run` starts it) per row, loaded by `wrk -t1 "
-            f"-c{{connections}}` walking {urls:,} distinct searches at `limit={MEMORY_LIMIT}` "
+            "One uvicorn worker per row (as `make run` starts it, request log on), loaded by "
+            f"`wrk -t1 -c16` walking {urls:,} distinct searches at `limit={MEMORY_LIMIT}` "
             "with `q` (scripts/workload.py's words with 100-4,000 matches, half newest first, "
-            "half by relevance; each connection from its own offset, so few URLs repeat). "
+            "half by relevance; each connection from its own offset, so few URLs repeat) "
+            "for «seconds». "
             f"VmRSS of the worker read every {MEMORY_EVERY} s: baseline once it has answered "
-            "its first searches, peak the highest sample, plateau the median of the last "
+            "its first 20 searches, peak the highest sample, plateau the median of the last "
             "quarter. «peak − uncached peak» is what the response cache costs over the same "
-            "run with the cache off; the issue asks it stay within the budget. «gzip answer» "
-            "is the mean gzip body of 20 of the searches, what the cache keeps of each.",
+            "run with the cache off; the issue asks that it stay within the budget. «gzip "
+            "answer» is the mean gzip body of 20 of the searches, what the cache keeps of "
+            "each; the cache is full once «requests» × that passes the budget.",
             "",
             memory_table(runs),
             "",
             MEMORY_END,
         ]
     )
+
+
+def _budget_order(budget: str) -> int:
+    return -1 if budget == "default" else int(budget)
 
 
 def write_memory_section(path: Path, section: str) -> None:
@@ -811,29 +878,30 @@ def main_memory(args: argparse.Namespace, argv: Sequence[str]) -> int:
     wrk = kit.Wrk(kit.ensure_wrk(), args.connections, args.duration)
     corpus, _ = prepare_corpus(args)
     files = kit.count_files(corpus)
-    databases: list[tuple[str, kit.Database]] = [("SQLite", MEMORY_SQLITE)]
-    if not args.skip_postgres:
-        databases.append(("PostgreSQL", MEMORY_POSTGRES))
-    for name, database in databases:
+    databases = {name: MEMORY_DATABASES[name] for name in args.database_list}
+    for name, database in databases.items():
         if args.reuse and database.size_bytes() > 0:
             kit.log(f"{name}: reusing the database of an earlier run")
             continue
         database.reset()
         kit.ingest(name, database, corpus)
+    if MEMORY_SQLITE.size_bytes() == 0:  # the URLs are drawn from the SQLite copy
+        kit.ingest("SQLite", MEMORY_SQLITE, corpus)
     archive = workload.Archive.read(MEMORY_SQLITE.path)
     urls = workload.search_urls(archive, MEMORY_URLS, args.seed, MEMORY_LIMIT)
     script = workload.write_replay(urls, kit.BENCH_DATA / "memory", "searches")
-    budgets: list[int | None] = [None, 0, *args.budget_list]
-    runs = [
+    measured = [
         memory_run(name, database.url, budget, script, urls, wrk)
-        for name, database in databases
-        for budget in budgets
+        for name, database in databases.items()
+        for budget in args.budget_list
     ]
-    section = memory_section(argv, runs, len(urls), files).replace(
-        "{connections}", str(args.connections)
-    )
     out = (kit.ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
-    write_memory_section(out, section)
+    kept, commands = read_memory_section(out.read_text() if out.exists() else "")
+    new = {run.key for run in measured}
+    runs = [run for run in kept if run.key not in new] + measured
+    command = shlex.join(["python", "scripts/bench.py", *argv])
+    commands.append(f"- `{command}` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
+    write_memory_section(out, memory_section(runs, commands, len(urls), files))
     print(memory_table(runs))
     kit.log(f"wrote the memory section of {out}")
     return 0
@@ -869,8 +937,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--budgets",
-        default="20000000,100000000",
-        help="RESPONSE_CACHE_BYTES of the memory run beside the default and 0",
+        default="default,0,20000000,100000000",
+        help="memory run: RESPONSE_CACHE_BYTES of each row (default: as shipped; 0: off)",
+    )
+    parser.add_argument(
+        "--databases", default="SQLite,PostgreSQL", help="memory run: SQLite, PostgreSQL"
     )
     parser.add_argument(
         "--reuse",
@@ -878,7 +949,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="memory run: keep the databases an earlier memory run ingested",
     )
     args = parser.parse_args(argv)
-    args.budget_list = [int(b) for b in args.budgets.split(",") if b.strip()]
+    args.budget_list = [b.strip() for b in args.budgets.split(",") if b.strip()]
+    if any(not (b == "default" or b.isdigit()) for b in args.budget_list):
+        parser.error("--budgets: comma-separated byte counts, or default")
+    args.database_list = [d.strip() for d in args.databases.split(",") if d.strip()]
+    if args.skip_postgres and "PostgreSQL" in args.database_list:
+        args.database_list.remove("PostgreSQL")
+    if not set(args.database_list) <= set(MEMORY_DATABASES):
+        parser.error(f"--databases: some of {', '.join(MEMORY_DATABASES)}")
     args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     if not args.worker_counts or min(args.worker_counts) < 1:
         parser.error("--workers: comma-separated positive integers")

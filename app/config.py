@@ -57,7 +57,8 @@ class Settings(BaseSettings):
         default=50_000_000,
         ge=0,
         description="Bytes of responses kept per worker under the data version, counted "
-        "as bodies, URLs and headers (0: no cache). A response over 5% of it is not kept.",
+        "as the body kept (only its gzip copy, once it is GZIP_MIN_BYTES or more), URL and "
+        "headers (0: no cache). A response over 5% of it is served but not kept.",
     )
     count_cache_bytes: int = Field(
         default=2_000_000,

@@ -17,7 +17,7 @@ from app.access.middleware import Access, AccessControl
 from app.api import articles, authors, changes, export, feeds, health, sources
 from app.api.params import reject_nul
 from app.cache.counts import CountCache
-from app.cache.responses import CachedResponses, ResponseCache
+from app.cache.responses import GZIP_LEVEL, CachedResponses, ResponseCache
 from app.config import Settings, get_settings
 from app.errors import ProblemCORSMiddleware, id_paths, install_error_handlers
 from app.head import HeadAsGet
@@ -78,18 +78,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.responses = ResponseCache(settings.response_cache_bytes, settings.cache_max_age)
+    app.state.responses = ResponseCache(
+        settings.response_cache_bytes, settings.cache_max_age, settings.gzip_min_bytes
+    )
     app.state.totals = CountCache(settings.count_cache_bytes)
     app.state.access = Access.from_settings(settings)
     install_error_handlers(app)
     # Each add_middleware wraps the ones before it: the request log sees everything,
     # CORS and gzip apply to every answer, limits come before the cache and routing, and
-    # keys and rate limits before the cache's fast path, so that hits count too.
+    # keys and rate limits before the cache's fast path, so that hits count too. The
+    # response cache gzips what it keeps itself, once (app.cache.responses); the
+    # middleware, at the same level, encodes every other answer.
     app.add_middleware(CachedResponses)
     app.add_middleware(AccessControl)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)
+    app.add_middleware(
+        GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=GZIP_LEVEL
+    )
     app.add_middleware(
         ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -4,12 +4,21 @@
     .venv/bin/python scripts/bench.py [--size 100000 | --corpus DIR|FILE.tar.xz]
         [--duration 15] [--connections 16] [--workers 1,2]
         [--skip-postgres] [--skip-datasette] [--skip-uncached] [--out docs/benchmarks.md]
+    .venv/bin/python scripts/bench.py --memory [--size 100000] [--duration 180]
+        [--budgets default,0,20000000,100000000] [--databases SQLite,PostgreSQL] [--reuse]
 
 Steps: install wrk (apt) and Datasette + sqlite-utils (into .venv-bench/, never .venv);
 generate or unpack the corpus under bench-data/; time the ingest into SQLite and
 PostgreSQL; serve the API with uvicorn (no reload, no access log) and load it with wrk;
 copy the same articles into a Datasette database with sqlite-utils (timing that load too);
 serve it immutable and load the equivalent JSON queries; write a markdown report.
+
+--memory runs only the memory run instead (issue 15): one worker under MEMORY_URLS
+distinct searches at limit=100 with q, from --connections wrk connections for --duration
+seconds, its VmRSS read every 0.5 s; a row per database and RESPONSE_CACHE_BYTES of
+--budgets. It writes its section of the report in place (between MEMORY_BEGIN and
+MEMORY_END, below the analysis marker, so a full run keeps it), replacing the rows it
+measured again and keeping the others.
 
 Everything listens on and targets 127.0.0.1 only; every server started is stopped. The
 plumbing (servers, memory sampling, wrk, corpora, databases, the timed ingest) is
@@ -656,6 +665,248 @@ def write_report(
     return table
 
 
+# --- memory ----------------------------------------------------------------------------
+
+MEMORY_URLS = 10_000
+MEMORY_LIMIT = 100
+MEMORY_EVERY = 0.5  # seconds between VmRSS samples
+MEMORY_SQLITE = kit.SqliteDatabase(kit.BENCH_DATA / "memory.db")  # the URLs come from it
+MEMORY_DATABASES: dict[str, kit.Database] = {
+    "SQLite": MEMORY_SQLITE,
+    "PostgreSQL": kit.PostgresDatabase("news_bench_memory"),
+}
+MEMORY_BEGIN = "<!-- memory: written by bench.py --memory -->"
+MEMORY_END = "<!-- /memory -->"
+MEMORY_HEADER = [
+    "database",
+    "RESPONSE_CACHE_BYTES",
+    "seconds",
+    "baseline",
+    "peak",
+    "plateau",
+    "peak − uncached peak",
+    "requests",
+    "gzip answer (mean)",
+]
+
+
+@dataclass
+class MemoryRun:
+    """One worker's resident set under the distinct searches, in MB."""
+
+    database: str
+    budget: str  # RESPONSE_CACHE_BYTES as run: "default", or bytes
+    seconds: int
+    baseline: float = 0.0  # started, its first searches answered
+    peak: float = 0.0
+    plateau: float = 0.0  # median of the last quarter of the samples
+    requests: int = 0
+    entry_kb: float = 0.0  # mean gzip body of a sample of the answers
+    error: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.database, fmt_budget(self.budget)
+
+    def cells(self, uncached: "MemoryRun | None") -> list[str]:
+        over = "—"
+        if uncached is not None and uncached is not self and not self.error:
+            over = f"{self.peak - uncached.peak:+.0f} MB"
+        peak = f"**{self.error}**" if self.error else f"{self.peak:.0f} MB"
+        return [
+            self.database,
+            fmt_budget(self.budget),
+            str(self.seconds),
+            f"{self.baseline:.0f} MB",
+            peak,
+            f"{self.plateau:.0f} MB",
+            over,
+            f"{self.requests:,}",
+            f"{self.entry_kb:.1f} KB",
+        ]
+
+    @classmethod
+    def from_cells(cls, cells: list[str]) -> "MemoryRun":
+        """A row of the report's table read back (a later run keeps the rows it did not
+        measure again)."""
+
+        def mb(text: str) -> float:
+            return float(text.removesuffix(" MB").removesuffix(" KB").replace(",", ""))
+
+        budget = cells[1]
+        if budget.endswith(" MB"):
+            budget = str(round(mb(budget) * 1e6))
+        elif budget == "off":
+            budget = "0"
+        peak, error = (mb(cells[4]), None) if cells[4].endswith(" MB") else (0.0, cells[4])
+        return cls(
+            cells[0],
+            budget,
+            int(cells[2]),
+            mb(cells[3]),
+            peak,
+            mb(cells[5]),
+            int(cells[7].split()[0].replace(",", "")),
+            mb(cells[8]),
+            error,
+        )
+
+
+def fmt_budget(budget: str) -> str:
+    if not budget.isdigit():
+        return budget
+    return "off" if budget == "0" else f"{int(budget) / 1e6:g} MB"
+
+
+def memory_run(
+    database: str, url: str, budget: str, script: Path, urls: list[str], wrk: kit.Wrk
+) -> MemoryRun:
+    run = MemoryRun(database, budget, wrk.duration)
+    env = {} if budget == "default" else {"RESPONSE_CACHE_BYTES": budget}
+    name = f"memory {database} {budget}"
+    try:
+        log_path = kit.log_path(name)
+        with kit.serve_api(url, "--log-level", "warning", env=env, log_path=log_path) as server:
+            pid = server.process.pid  # no --workers: uvicorn serves in this process
+            # What the answers weigh gzipped, as the cache keeps them: 20 of the URLs wrk
+            # walks (a few are hits later in the run, a negligible share).
+            sizes = []
+            with httpx.Client(base_url=server.base, timeout=60) as client:
+                for sample in urls[-20:]:
+                    answer = client.get(sample, headers={"Accept-Encoding": "gzip"})
+                    answer.raise_for_status()
+                    sizes.append(int(answer.headers["content-length"]))  # as sent
+            run.entry_kb = sum(sizes) / len(sizes) / 1024
+            run.baseline = kit.rss_mb(pid)
+            with kit.Sampler(lambda: kit.rss_mb(pid), every=MEMORY_EVERY) as rss:
+                result = wrk.run(server.base + "/", script)
+            values = [value for _, value in rss.samples]
+            last = sorted(values[-max(1, len(values) // 4) :])
+            run.peak, run.plateau = rss.peak, last[len(last) // 2]
+            run.requests = round((result.requests_per_s or 0) * wrk.duration)
+            if result.error or result.non_2xx:
+                run.error = result.error or f"{result.non_2xx:,} non-2xx"
+    except (RuntimeError, httpx.HTTPError) as exc:
+        run.error = str(exc)[:300]
+    kit.log(
+        f"{name}: baseline {run.baseline:.0f} MB, peak {run.peak:.0f} MB, plateau "
+        f"{run.plateau:.0f} MB, {run.requests:,} requests"
+        + (f", error {run.error}" if run.error else "")
+    )
+    return run
+
+
+def memory_table(runs: list[MemoryRun]) -> str:
+    lines = ["| " + " | ".join(MEMORY_HEADER) + " |", "|---|---|" + "---:|" * 7]
+    for run in runs:
+        uncached = next((r for r in runs if r.database == run.database and r.budget == "0"), None)
+        lines.append("| " + " | ".join(run.cells(uncached)) + " |")
+    return "\n".join(lines)
+
+
+def read_memory_section(text: str) -> tuple[list[MemoryRun], list[str]]:
+    """The rows and the command lines of the report's memory section, if it has one."""
+    if MEMORY_BEGIN not in text:
+        return [], []
+    section = text.partition(MEMORY_BEGIN)[2].partition(MEMORY_END)[0]
+    runs, commands = [], []
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] in MEMORY_DATABASES:
+            runs.append(MemoryRun.from_cells(cells))
+        elif line.startswith("- `python scripts/bench.py"):
+            commands.append(line)
+    return runs, commands
+
+
+def memory_section(runs: list[MemoryRun], commands: list[str], urls: int, files: int) -> str:
+    order = list(MEMORY_DATABASES)
+    runs = sorted(runs, key=lambda r: (order.index(r.database), _budget_order(r.budget)))
+    return "\n".join(
+        [
+            MEMORY_BEGIN,
+            "## Memory: one worker under distinct searches",
+            "",
+            "Written by `scripts/bench.py --memory`; the rows come from these runs (a run "
+            "replaces the rows it measures again and keeps the others):",
+            "",
+            *commands,
+            "",
+            f"The archive: {files:,} generated article files (`scripts/generate_corpus.py "
+            "--count 100000 --seed 42`, ingested by the same script). The machine:",
+            "",
+            *kit.machine(),
+            "",
+            "One uvicorn worker per row (as `make run` starts it, request log on), loaded by "
+            f"`wrk -t1 -c16` walking {urls:,} distinct searches at `limit={MEMORY_LIMIT}` "
+            "with `q` (scripts/workload.py's words with 100-4,000 matches, half newest first, "
+            "half by relevance; each connection from its own offset, so few URLs repeat) "
+            "for «seconds». "
+            f"VmRSS of the worker read every {MEMORY_EVERY} s: baseline once it has answered "
+            "its first 20 searches, peak the highest sample, plateau the median of the last "
+            "quarter. «peak − uncached peak» is what the response cache costs over the same "
+            "run with the cache off; the issue asks that it stay within the budget. «gzip "
+            "answer» is the mean gzip body of 20 of the searches, what the cache keeps of "
+            "each; the cache is full once «requests» × that passes the budget.",
+            "",
+            memory_table(runs),
+            "",
+            MEMORY_END,
+        ]
+    )
+
+
+def _budget_order(budget: str) -> int:
+    return -1 if budget == "default" else int(budget)
+
+
+def write_memory_section(path: Path, section: str) -> None:
+    """Replace the memory section of the report, or add it below the analysis marker."""
+    text = path.read_text() if path.exists() else ""
+    if MEMORY_BEGIN in text and MEMORY_END in text:
+        before, _, rest = text.partition(MEMORY_BEGIN)
+        text = before + section + rest.partition(MEMORY_END)[2]
+    elif ANALYSIS_MARKER in text:
+        before, marker, after = text.partition(ANALYSIS_MARKER)
+        text = before + marker + "\n\n" + section + "\n" + after
+    else:
+        text += "\n" + ANALYSIS_MARKER + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def main_memory(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    wrk = kit.Wrk(kit.ensure_wrk(), args.connections, args.duration)
+    corpus, _ = prepare_corpus(args)
+    files = kit.count_files(corpus)
+    databases = {name: MEMORY_DATABASES[name] for name in args.database_list}
+    for name, database in databases.items():
+        if args.reuse and database.size_bytes() > 0:
+            kit.log(f"{name}: reusing the database of an earlier run")
+            continue
+        database.reset()
+        kit.ingest(name, database, corpus)
+    if MEMORY_SQLITE.size_bytes() == 0:  # the URLs are drawn from the SQLite copy
+        kit.ingest("SQLite", MEMORY_SQLITE, corpus)
+    archive = workload.Archive.read(MEMORY_SQLITE.path)
+    urls = workload.search_urls(archive, MEMORY_URLS, args.seed, MEMORY_LIMIT)
+    script = workload.write_replay(urls, kit.BENCH_DATA / "memory", "searches")
+    measured = [
+        memory_run(name, database.url, budget, script, urls, wrk)
+        for name, database in databases.items()
+        for budget in args.budget_list
+    ]
+    out = (kit.ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
+    kept, commands = read_memory_section(out.read_text() if out.exists() else "")
+    new = {run.key for run in measured}
+    runs = [run for run in kept if run.key not in new] + measured
+    command = shlex.join(["python", "scripts/bench.py", *argv])
+    commands.append(f"- `{command}` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
+    write_memory_section(out, memory_section(runs, commands, len(urls), files))
+    print(memory_table(runs))
+    kit.log(f"wrote the memory section of {out}")
+    return 0
+
+
 # --- main ------------------------------------------------------------------------------
 
 
@@ -681,7 +932,31 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="URLs per kind in the distinct-URL workload (5000; 0: skip it)",
     )
     parser.add_argument("--out", default="docs/benchmarks.md", help="report path")
+    parser.add_argument(
+        "--memory", action="store_true", help="only the memory run (--duration per row)"
+    )
+    parser.add_argument(
+        "--budgets",
+        default="default,0,20000000,100000000",
+        help="memory run: RESPONSE_CACHE_BYTES of each row (default: as shipped; 0: off)",
+    )
+    parser.add_argument(
+        "--databases", default="SQLite,PostgreSQL", help="memory run: SQLite, PostgreSQL"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="memory run: keep the databases an earlier memory run ingested",
+    )
     args = parser.parse_args(argv)
+    args.budget_list = [b.strip() for b in args.budgets.split(",") if b.strip()]
+    if any(not (b == "default" or b.isdigit()) for b in args.budget_list):
+        parser.error("--budgets: comma-separated byte counts, or default")
+    args.database_list = [d.strip() for d in args.databases.split(",") if d.strip()]
+    if args.skip_postgres and "PostgreSQL" in args.database_list:
+        args.database_list.remove("PostgreSQL")
+    if not set(args.database_list) <= set(MEMORY_DATABASES):
+        parser.error(f"--databases: some of {', '.join(MEMORY_DATABASES)}")
     args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     if not args.worker_counts or min(args.worker_counts) < 1:
         parser.error("--workers: comma-separated positive integers")
@@ -694,6 +969,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     kit.BENCH_DATA.mkdir(exist_ok=True)
+    if args.memory:
+        return main_memory(args, argv)
     wrk = kit.Wrk(kit.ensure_wrk(), args.connections, args.duration)
     if not args.skip_datasette:
         ensure_bench_venv()

@@ -13,6 +13,7 @@ and taking a new setting's from its `Field(description=…)`.
 import json
 import sys
 from dataclasses import dataclass
+from itertools import dropwhile, takewhile
 
 from pydantic.fields import FieldInfo
 
@@ -77,7 +78,14 @@ def readme_rows(text: str) -> list[Row]:
     if not found:
         raise ValueError(f"README.md has no {SECTION!r} section")
     section = section.split("\n## ", 1)[0]
-    lines = [line for line in section.splitlines() if line.startswith("|")]
+    # The first table: its lines from the first that starts with "|" to the next that does
+    # not (the section may hold other tables after it).
+    lines = list(
+        takewhile(
+            lambda line: line.startswith("|"),
+            dropwhile(lambda line: not line.startswith("|"), section.splitlines()),
+        )
+    )
     if not lines or cells(lines[0]) != HEADER:
         raise ValueError(f"no table with the header {HEADER} under {SECTION!r}")
     rows = []

@@ -140,8 +140,8 @@ def _minute(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:00Z")
 
 
-def our_url(query: Query) -> str:
-    params: list[tuple[str, str]] = [("limit", "20")]
+def our_url(query: Query, limit: int = 20) -> str:
+    params: list[tuple[str, str]] = [("limit", str(limit))]
     if query.start:
         params.append(("from", _minute(query.start)))
     if query.end:
@@ -177,6 +177,25 @@ def datasette_url(query: Query) -> str:
     return "/datasette/articles.json?" + urlencode(params)
 
 
+def write_replay(urls: list[str], folder: Path, name: str) -> Path:
+    """The list (NAME.txt) and the wrk script that replays it (NAME.lua)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    listed = folder / f"{name}.txt"
+    listed.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    script = folder / f"{name}.lua"
+    script.write_text(REPLAY_LUA.format(path=listed.resolve()), encoding="utf-8")
+    return script
+
+
+def search_urls(archive: Archive, count: int, seed: int, limit: int) -> list[str]:
+    """count distinct searches (q) of our API, half newest first, half by relevance."""
+    half = count // 2
+    tuples = queries(archive, "word_date", half, seed)
+    tuples += queries(archive, "word_rank", count - half, seed)
+    urls = list(dict.fromkeys(our_url(query, limit) for query in tuples))
+    return urls
+
+
 @dataclass(frozen=True)
 class Replay:
     """A kind's URL lists and the wrk scripts that walk them, ours and Datasette's."""
@@ -188,16 +207,10 @@ class Replay:
 def write_lists(archive: Archive, folder: Path, count: int, seed: int) -> dict[str, Replay]:
     """Per kind, the wrk scripts replaying our URLs and Datasette's: line for line the
     same tuples."""
-    folder.mkdir(parents=True, exist_ok=True)
     replays: dict[str, Replay] = {}
     for kind, _ in KINDS:
         tuples = queries(archive, kind, count, seed)
-        scripts = []
-        for side, url in (("ours", our_url), ("datasette", datasette_url)):
-            urls = folder / f"{side}-{kind}.txt"
-            urls.write_text("\n".join(map(url, tuples)) + "\n", encoding="utf-8")
-            script = folder / f"{side}-{kind}.lua"
-            script.write_text(REPLAY_LUA.format(path=urls.resolve()), encoding="utf-8")
-            scripts.append(script)
-        replays[kind] = Replay(*scripts)
+        ours = write_replay([our_url(query) for query in tuples], folder, f"ours-{kind}")
+        theirs = write_replay(list(map(datasette_url, tuples)), folder, f"datasette-{kind}")
+        replays[kind] = Replay(ours, theirs)
     return replays

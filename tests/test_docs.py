@@ -65,6 +65,7 @@ def test_the_check_names_each_missing_extra_and_wrong_row() -> None:
 def test_the_table_is_read_from_the_configuration_section() -> None:
     readme = (
         "# X\n\n## Configuration\n\ntext\n\n| variable | default | meaning |\n| --- | --- | --- |\n"
-        '| `A` | `1` | the a |\n| `B` | `["*"]` | the b |\n\nmore\n\n## Next\n\n| a | b |\n'
+        '| `A` | `1` | the a |\n| `B` | `["*"]` | the b |\n\nmore\n\n| a | b |\n'
+        "\n## Next\n\n| a | b |\n"
     )
     assert readme_rows(readme) == [Row("`A`", "`1`", "the a"), Row("`B`", '`["*"]`', "the b")]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from app.api import export
 from app.formats.rows import CSV_COLUMNS
@@ -241,6 +242,36 @@ def test_bad_parameters_are_a_400_before_streaming(
     assert response.headers["content-type"] == "application/problem+json"
     assert "content-disposition" not in response.headers
     assert name in [error["name"] for error in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_the_export_leaves_chunk_by_chunk_gzipped_or_not(
+    archive: TestClient, encoding: str
+) -> None:
+    """Through every middleware (gzip among them) the export goes out as it is read, one
+    body message per piece, never buffered whole; gzipped, each piece is flushed."""
+    app: Any = archive.app
+    bodies: list[Message] = []
+
+    async def recording(scope: Scope, receive: Receive, send: Send) -> None:
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                bodies.append(message)
+            await send(message)
+
+        await app(scope, receive, record)
+
+    # Not entered: the archive's client already runs the app's lifespan.
+    client = TestClient(recording)
+    url = "/api/v1/articles/export?format=ndjson"
+    sent = client.get(url, headers={"Accept-Encoding": encoding})
+    assert sent.headers.get("content-encoding") == (encoding if encoding == "gzip" else None)
+    assert sent.content == archive.get(url, headers={"Accept-Encoding": "identity"}).content
+    rows = sent.content.count(b"\n")
+    assert rows > 20
+    more = [message for message in bodies if message.get("more_body")]
+    assert len(more) >= rows // 3  # CHUNK is 3 here: at least one message per chunk
+    assert all(message["body"] for message in more)
 
 
 def test_a_reader_that_stops_holds_no_connection(archive: TestClient) -> None:

@@ -1,5 +1,8 @@
 """Cached responses: answered before routing, exact under the data version, per host."""
 
+import gzip
+import random
+import string
 from collections.abc import Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -11,6 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
+from app.cache import responses
+from app.cache.responses import ResponseCache
 from app.config import Settings
 from app.db import make_engine
 from app.ingest.loader import ingest_paths
@@ -170,3 +175,177 @@ def test_a_changed_article_gets_a_new_etag_and_its_new_body(
     )
     listing = api.get("/api/v1/articles?limit=1", headers={"If-None-Match": before.headers["etag"]})
     assert listing.json()["items"][0]["title"] == "Исправленный заголовок"
+
+
+# --- bytes: the budget, the per-entry cap, gzip kept once ---------------------------------
+
+
+def random_text(rng: random.Random, size: int) -> str:
+    """Words of random letters: about size characters that gzip to about 60%."""
+    words = ("".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 9))) for _ in range(size))
+    text = ""
+    for word in words:
+        if len(text) >= size:
+            return text
+        text += word + " "
+    return text
+
+
+@pytest.fixture
+def large(database_url: str, corpus: Path, ingest) -> Path:  # type: ignore[no-untyped-def]
+    """24 articles of about 3,000 characters, and one of about 30,000."""
+    rng = random.Random(15)
+    for i in range(24):
+        body = (random_text(rng, 3000),)
+        write_article(corpus, f"{i}.txt", title=f"t{i}", url=f"https://a.ru/{i}", paragraphs=body)
+    huge = (random_text(rng, 30_000),)
+    write_article(corpus, "huge.txt", title="huge", url="https://a.ru/huge", paragraphs=huge)
+    ingest(corpus)
+    return corpus
+
+
+def cache_of(client: TestClient) -> ResponseCache:
+    app: Any = client.app
+    cache: ResponseCache = app.state.responses
+    return cache
+
+
+def article_urls(client: TestClient) -> dict[str, str]:
+    """Each article's URL on the API, by title."""
+    items = client.get("/api/v1/articles?limit=100").json()["items"]
+    return {item["title"]: f"/api/v1/articles/{item['id']}" for item in items}
+
+
+def raw(client: TestClient, url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (but the request id) and the body as sent, not decoded."""
+    with client.stream("GET", url, headers=headers) as response:
+        body = b"".join(response.iter_raw())
+        sent = {k: v for k, v in response.headers.items() if k != "x-request-id"}
+        return response.status_code, sent, body
+
+
+def vary(headers: dict[str, str]) -> list[str]:
+    return [name.strip().lower() for name in headers.get("vary", "").split(",")]
+
+
+GZIP = {"Accept-Encoding": "gzip"}
+IDENTITY = {"Accept-Encoding": "identity"}
+
+
+def app_with(database_url: str, budget: int) -> TestClient:
+    settings = Settings(database_url=database_url, cursor_secret="s", response_cache_bytes=budget)
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+def test_an_answer_over_the_entry_cap_is_served_and_not_kept(
+    database_url: str, large: Path
+) -> None:
+    with app_with(database_url, 60_000) as client:
+        cache = cache_of(client)
+        assert cache.max_entry_bytes == 3_000
+        urls = article_urls(client)
+        cache.clear()
+        small = client.get(urls["t0"], headers=GZIP)
+        kept = cache.used_bytes
+        # The gzip copy is what is kept and counted, once: less than the body it decodes to.
+        assert len(cache) == 1
+        assert int(small.headers["content-length"]) < kept < len(small.content)
+
+        huge = client.get(urls["huge"], headers=GZIP)
+        assert huge.status_code == 200
+        assert int(huge.headers["content-length"]) > cache.max_entry_bytes
+        assert huge.json()["title"] == "huge"
+        assert (len(cache), cache.used_bytes) == (1, kept)  # served, not kept
+
+        break_sessions(client)
+        assert client.get(urls["t0"], headers=GZIP).status_code == 200  # a hit
+        assert client.get(urls["huge"], headers=GZIP).status_code == 503  # a miss
+
+
+def test_large_answers_evict_the_oldest_within_the_budget(database_url: str, large: Path) -> None:
+    with app_with(database_url, 60_000) as client:
+        cache = cache_of(client)
+        urls = article_urls(client)
+        cache.clear()
+        order = [urls[f"t{i}"] for i in range(24)]
+        for url in order:
+            assert client.get(url, headers=GZIP).status_code == 200
+            # The cache's own accounting: never over the budget (an entry is evicted
+            # before the one that would overflow it goes in).
+            assert cache.used_bytes <= cache.budget_bytes
+        assert cache.used_bytes > cache.budget_bytes - cache.max_entry_bytes  # it did fill
+        assert len(cache) < len(order)  # so some were evicted
+        kept = len(cache)
+
+        break_sessions(client)
+        # The newest `kept` are hits, in any order; the one before them was evicted.
+        for url in reversed(order[-kept:]):
+            assert client.get(url, headers=GZIP).status_code == 200
+        assert client.get(order[-kept - 1], headers=GZIP).status_code == 503
+        assert client.get(order[0], headers=GZIP).status_code == 503
+
+
+@pytest.mark.parametrize("first", [GZIP, IDENTITY], ids=["gzip-first", "identity-first"])
+def test_hits_and_misses_send_the_same_bytes(
+    database_url: str, large: Path, first: dict[str, str]
+) -> None:
+    url = "/api/v1/articles?limit=20"
+    with app_with(database_url, 0) as uncached:
+        expected = {"gzip": raw(uncached, url, **GZIP), "identity": raw(uncached, url, **IDENTITY)}
+    with app_with(database_url, 1_000_000) as client:
+        then = IDENTITY if first is GZIP else GZIP
+        sent = [raw(client, url, **first), raw(client, url, **first), raw(client, url, **then)]
+        assert len(cache_of(client)) == 1
+        for headers, answer in zip((first, first, then), sent, strict=True):
+            name = "gzip" if headers is GZIP else "identity"
+            # Miss, hit, and the cache off: byte for byte, headers too.
+            assert answer == expected[name]
+    gzipped, plain = expected["gzip"], expected["identity"]
+    assert gzipped[1]["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain[1]
+    assert gzip.decompress(gzipped[2]) == plain[2]
+    for answer in (gzipped, plain):
+        assert vary(answer[1]).count("accept-encoding") == 1
+        assert answer[1]["content-length"] == str(len(answer[2]))
+    assert gzipped[1]["etag"] == plain[1]["etag"]
+
+
+def test_the_cache_gzips_as_the_middleware_does(
+    database_url: str, large: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answers the cache does not make (with no data version to name them by) go through
+    GZipMiddleware: the same bytes as the cache's own gzip."""
+    url = "/api/v1/articles?limit=20"
+    with app_with(database_url, 1_000_000) as client:
+        cached = raw(client, url, **GZIP)
+        cache_of(client).clear()
+        monkeypatch.setattr(responses, "data_version", lambda _session: None)
+        from_middleware = raw(client, url, **GZIP)
+    assert "etag" not in from_middleware[1]
+    assert from_middleware[2] == cached[2]
+    assert from_middleware[1]["content-encoding"] == "gzip"
+    assert vary(from_middleware[1]) == vary(cached[1])
+
+
+def test_etags_and_304s_are_the_same_whatever_the_encoding(database_url: str, large: Path) -> None:
+    url = "/api/v1/articles?limit=20"
+    with app_with(database_url, 1_000_000) as client:
+        etag = client.get(url, headers=GZIP).headers["etag"]
+        assert client.get(url, headers=IDENTITY).headers["etag"] == etag
+        for headers in (GZIP, IDENTITY):
+            status, sent, body = raw(client, url, **headers, **{"If-None-Match": etag})
+            assert (status, body, sent["etag"]) == (304, b"", etag)
+            assert "content-encoding" not in sent
+        break_sessions(client)  # hits and 304s alike come from the cache
+        assert client.get(url, headers=IDENTITY).headers["etag"] == etag
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_small_answers_are_kept_as_they_are(api: TestClient) -> None:
+    cache = cache_of(api)
+    cache.clear()
+    status, sent, body = raw(api, "/api/v1/sources", **GZIP)
+    assert status == 200 and len(body) < 1024
+    assert "content-encoding" not in sent and "accept-encoding" not in vary(sent)
+    assert cache.used_bytes > len(body)  # kept, as sent
+    assert raw(api, "/api/v1/sources", **GZIP) == (status, sent, body)

@@ -9,14 +9,25 @@ revalidate with If-None-Match and get 304 without a body.
 Two ways in: `respond()` on the route's path (a miss computes the response in the same
 snapshot its version was read in), and `CachedResponses`, which answers hits before
 routing, on the event loop, with no session at all.
+
+gzip, once: a body of at least GZIP_MIN_BYTES is compressed when it is made and only the
+compressed copy is kept (and counted against the budget); clients that accept gzip get
+it as kept, with Content-Encoding and Vary set here, which GZipMiddleware passes through
+untouched; the rare client that does not is sent it decompressed (app.main keeps
+GZipMiddleware, at the same level and threshold, for everything the cache does not make:
+errors, exports, small answers). JSON compresses 5 to 10 times, so the same budget keeps
+5 to 10 times more answers, and decompressing costs a fraction of compressing: see
+docs/benchmarks.md "Memory".
 """
 
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.cache.conditional import etag_matches, make_etag, newest_version
@@ -35,6 +46,22 @@ ENTRY_OVERHEAD = 400  # bytes of the entry's objects beyond its body, URL and he
 # The request state's key for the database the fast path read the version from, so that a
 # miss is computed there too (app.api.deps.Reply).
 READ_FIRST = "read_first"
+# The one gzip of whole answers, the cache's and GZipMiddleware's (app.main): level, and
+# zlib's gzip framing (header with no name and mtime 0, so the same body always gives the
+# same bytes).
+GZIP_LEVEL = 6
+GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+def gzip_compress(body: bytes) -> bytes:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, GZIP_WBITS)
+    return compressor.compress(body) + compressor.flush()
+
+
+def accepts_gzip(headers: Headers) -> bool:
+    """Does the request take gzip? GZipMiddleware's own test, so that cached and uncached
+    answers are encoded alike."""
+    return "gzip" in headers.get("Accept-Encoding", "")
 
 
 @dataclass(frozen=True)
@@ -54,8 +81,9 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    body: bytes
+    body: bytes  # gzip-compressed when gzipped
     headers: dict[str, str]  # Content-Type and ETag among them
+    gzipped: bool = False
 
 
 def _cost(key: tuple[int, str], entry: Entry) -> int:
@@ -64,16 +92,33 @@ def _cost(key: tuple[int, str], entry: Entry) -> int:
 
 
 class ResponseCache:
-    def __init__(self, budget_bytes: int, max_age: int = 0) -> None:
+    def __init__(self, budget_bytes: int, max_age: int = 0, gzip_min_bytes: int = 1024) -> None:
         self._lru: LRU[tuple[int, str], Entry] = LRU(
             budget_bytes, _cost, int(budget_bytes * MAX_ENTRY_SHARE)
         )
+        self.gzip_min_bytes = gzip_min_bytes
         # no-cache: clients may keep a response but revalidate it (ETag) before each use.
         self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "no-cache"
 
     @property
+    def budget_bytes(self) -> int:
+        return self._lru.budget
+
+    @property
+    def max_entry_bytes(self) -> int:
+        """The largest entry kept (MAX_ENTRY_SHARE of the budget)."""
+        return self._lru.max_entry
+
+    @property
     def used_bytes(self) -> int:
+        """What the kept entries cost, as the budget counts them."""
         return self._lru.used
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+    def clear(self) -> None:
+        self._lru.clear()
 
     def get(self, version: int, url: str) -> Entry | None:
         return self._lru.get((version, url))
@@ -82,22 +127,41 @@ class ResponseCache:
         """The endpoint's answer, from the cache or from build(), with its ETag; or 304."""
         version = data_version(session)
         if version is None:  # no state row: nothing to name this response by
-            answer = build()
-            return self.response(Entry(answer.encode(), _headers(answer)))
+            answer = build()  # sent as it is: GZipMiddleware encodes it if asked
+            return self._send(answer.encode(), _headers(answer))
         url = cache_url(request.scope)
         etag = make_etag(version, url)
         if etag_matches(request.headers.get("if-none-match"), etag):
             return self.not_modified(etag)
+        gzip_ok = accepts_gzip(request.headers)
         entry = self.get(version, url)
-        if entry is None:
-            answer = build()
-            entry = Entry(answer.encode(), {**_headers(answer), "ETag": etag})
-            self._lru.put((version, url), entry)
-        return self.response(entry)
+        if entry is not None:
+            return self.response(entry, gzip_ok)
+        answer = build()
+        body, headers = answer.encode(), {**_headers(answer), "ETag": etag}
+        # Compressed when it is big enough, and kept or asked for compressed.
+        if len(body) >= self.gzip_min_bytes and (gzip_ok or self._lru.budget > 0):
+            entry = Entry(gzip_compress(body), headers, gzipped=True)
+        else:
+            entry = Entry(body, headers)
+        self._lru.put((version, url), entry)
+        if entry.gzipped and not gzip_ok:
+            return self._send(body, headers)  # what a hit would decompress
+        return self.response(entry, gzip_ok)
 
-    def response(self, entry: Entry) -> Response:
-        headers = {**entry.headers, "Cache-Control": self.cache_control}
-        return Response(entry.body, headers=headers)
+    def response(self, entry: Entry, gzip_ok: bool) -> Response:
+        """A kept entry as the request takes it: its gzip body as kept, else decompressed."""
+        if not entry.gzipped:
+            return self._send(entry.body, entry.headers)
+        if not gzip_ok:
+            return self._send(zlib.decompress(entry.body, GZIP_WBITS), entry.headers)
+        # Vary as GZipMiddleware sets it on every answer it could encode; it sends an
+        # encoded answer through untouched.
+        encoded = {**entry.headers, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return self._send(entry.body, encoded)
+
+    def _send(self, body: bytes, headers: Mapping[str, str]) -> Response:
+        return Response(body, headers={**headers, "Cache-Control": self.cache_control})
 
     def not_modified(self, etag: str) -> Response:
         return Response(
@@ -167,4 +231,4 @@ async def _hit(scope: Scope) -> Response | None:
     if etag_matches(if_none_match, etag):
         return responses.not_modified(etag)
     entry = responses.get(version, url)
-    return responses.response(entry) if entry else None
+    return responses.response(entry, accepts_gzip(Headers(scope=scope))) if entry else None

@@ -57,8 +57,9 @@ class Settings(BaseSettings):
         default=50_000_000,
         ge=0,
         description="Bytes of responses kept per worker under the data version, counted "
-        "as the body kept (only its gzip copy, once it is GZIP_MIN_BYTES or more), URL and "
-        "headers (0: no cache). A response over 5% of it is served but not kept.",
+        "as the body kept (only its gzip copy, once a client that takes gzip has asked for a "
+        "body of GZIP_MIN_BYTES or more), URL and headers (0: no cache). A response over "
+        "5% of it is served but not kept.",
     )
     count_cache_bytes: int = Field(
         default=2_000_000,

@@ -310,6 +310,26 @@ def test_hits_and_misses_send_the_same_bytes(
     assert gzipped[1]["etag"] == plain[1]["etag"]
 
 
+def test_a_body_is_compressed_once_when_a_gzip_client_first_needs_it(
+    database_url: str, large: Path
+) -> None:
+    """A miss for a client without gzip keeps the body plain (no compression it does not
+    want); the first gzip client's hit compresses it and the gzip copy replaces it."""
+    url = "/api/v1/articles?limit=20"
+    with app_with(database_url, 1_000_000) as client:
+        cache = cache_of(client)
+        cache.clear()
+        plain = raw(client, url, **IDENTITY)
+        assert len(cache) == 1 and cache.used_bytes > len(plain[2])  # kept plain
+        gzipped = raw(client, url, **GZIP)
+        assert gzipped[1]["content-encoding"] == "gzip"
+        assert len(cache) == 1 and cache.used_bytes < len(plain[2])  # replaced by the gzip copy
+        assert gzip.decompress(gzipped[2]) == plain[2]
+        break_sessions(client)  # both from the one kept copy now
+        assert raw(client, url, **GZIP) == gzipped
+        assert raw(client, url, **IDENTITY) == plain
+
+
 def test_the_cache_gzips_as_the_middleware_does(
     database_url: str, large: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,10 +10,12 @@ Two ways in: `respond()` on the route's path (a miss computes the response in th
 snapshot its version was read in), and `CachedResponses`, which answers hits before
 routing, on the event loop, with no session at all.
 
-gzip, once: a body of at least GZIP_MIN_BYTES is compressed when it is made and only the
-compressed copy is kept (and counted against the budget); clients that accept gzip get
-it as kept, with Content-Encoding and Vary set here, which GZipMiddleware passes through
-untouched; the rare client that does not is sent it decompressed (app.main keeps
+gzip, once: a body of at least GZIP_MIN_BYTES is compressed when the first client that
+accepts gzip asks for it (its miss, or its hit of an entry kept plain), and from then on
+only the compressed copy is kept (and counted against the budget); clients that accept
+gzip get it as kept, with Content-Encoding and Vary set here, which GZipMiddleware passes
+through untouched; the rare client that does not is sent it decompressed. A miss never
+compresses for a client that did not ask for gzip (app.main keeps
 GZipMiddleware, at the same level and threshold, for everything the cache does not make:
 errors, exports, small answers). JSON compresses 5 to 10 times, so the same budget keeps
 5 to 10 times more answers, and decompressing costs a fraction of compressing: see
@@ -136,23 +138,26 @@ class ResponseCache:
         gzip_ok = accepts_gzip(request.headers)
         entry = self.get(version, url)
         if entry is not None:
-            return self.response(entry, gzip_ok)
+            return self.response(entry, gzip_ok, (version, url))
         answer = build()
-        body, headers = answer.encode(), {**_headers(answer), "ETag": etag}
-        # Compressed when it is big enough, and kept or asked for compressed.
-        if len(body) >= self.gzip_min_bytes and (gzip_ok or self._lru.budget > 0):
-            entry = Entry(gzip_compress(body), headers, gzipped=True)
-        else:
-            entry = Entry(body, headers)
+        entry = Entry(answer.encode(), {**_headers(answer), "ETag": etag})
+        if gzip_ok and len(entry.body) >= self.gzip_min_bytes:
+            entry = Entry(gzip_compress(entry.body), entry.headers, gzipped=True)
         self._lru.put((version, url), entry)
-        if entry.gzipped and not gzip_ok:
-            return self._send(body, headers)  # what a hit would decompress
         return self.response(entry, gzip_ok)
 
-    def response(self, entry: Entry, gzip_ok: bool) -> Response:
-        """A kept entry as the request takes it: its gzip body as kept, else decompressed."""
+    def response(self, entry: Entry, gzip_ok: bool, key: tuple[int, str] | None = None) -> Response:
+        """A kept entry as the request takes it: its gzip body as kept, else decompressed.
+
+        An entry is compressed when the first client that takes gzip needs it (on its miss,
+        or on its hit of an entry a client without gzip made, which key then replaces), so
+        a miss never compresses what its client does not want, and a body is compressed at
+        most once while it is kept."""
         if not entry.gzipped:
-            return self._send(entry.body, entry.headers)
+            if not (gzip_ok and key is not None and len(entry.body) >= self.gzip_min_bytes):
+                return self._send(entry.body, entry.headers)
+            entry = Entry(gzip_compress(entry.body), entry.headers, gzipped=True)
+            self._lru.put(key, entry)
         if not gzip_ok:
             return self._send(zlib.decompress(entry.body, GZIP_WBITS), entry.headers)
         # Vary as GZipMiddleware sets it on every answer it could encode; it sends an
@@ -231,4 +236,6 @@ async def _hit(scope: Scope) -> Response | None:
     if etag_matches(if_none_match, etag):
         return responses.not_modified(etag)
     entry = responses.get(version, url)
-    return responses.response(entry, accepts_gzip(Headers(scope=scope))) if entry else None
+    if entry is None:
+        return None
+    return responses.response(entry, accepts_gzip(Headers(scope=scope)), (version, url))

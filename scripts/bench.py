@@ -31,6 +31,7 @@ from urllib.parse import quote, urlencode
 
 import benchkit as kit  # before httpx: it reruns this script under the project's venv
 import httpx
+import workload
 
 BENCH_VENV = kit.ROOT / ".venv-bench"
 API_PORT = 8765  # preferred: the report's URLs stay the same while they are free
@@ -70,6 +71,37 @@ class ServerRun:
     error: str | None = None
     top_source: str | None = None
     article_id: int | None = None
+    # The distinct-URL workload: a result per kind (scripts/workload.py), and the server's
+    # CPU milliseconds per request in each.
+    distinct: dict[str, kit.WrkResult] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+
+
+def bench_distinct(
+    run: ServerRun,
+    base: str,
+    replays: dict[str, workload.Replay],
+    side: str,
+    wrk: kit.Wrk,
+    pgid: int,
+) -> None:
+    """Replay each kind's URLs, never asked before, against a server already up."""
+    for kind, label in workload.KINDS:
+        replay = replays[kind]
+        script = replay.ours if side == "ours" else replay.datasette
+        first = script.with_suffix(".txt").read_text().split("\n", 1)[0]
+        warm = httpx.get(base + first, timeout=60)
+        if warm.status_code != 200:
+            run.distinct[kind] = kit.WrkResult(error=f"HTTP {warm.status_code} for {first}")
+            continue
+        before = kit.group_cpu_seconds(pgid)
+        result = wrk.run(base + "/", script)
+        spent = kit.group_cpu_seconds(pgid) - before
+        requests = (result.requests_per_s or 0) * wrk.duration
+        if requests:
+            run.cpu_ms[kind] = spent * 1000 / requests
+        run.distinct[kind] = result
+        kit.log(f"{run.name}: distinct, {label}: {fmt_result(result)}")
 
 
 # --- tools -----------------------------------------------------------------------------
@@ -180,6 +212,7 @@ def bench_ours(
     facts: Facts,
     wrk: kit.Wrk,
     settings: dict[str, str] | None = None,
+    replays: dict[str, workload.Replay] | None = None,
 ) -> tuple[ServerRun, int]:
     run = ServerRun(name)
     options = ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
@@ -189,6 +222,8 @@ def bench_ours(
             db_url, *options, env=settings, port=API_PORT, log_path=kit.log_path(name)
         ) as server:
             depth = our_urls(server.base, facts, run)
+            if replays:  # first: the distinct URLs are what a fresh server mostly meets
+                bench_distinct(run, server.base, replays, "ours", wrk, server.process.pid)
             for key, label in QUERIES:
                 run.results[key] = wrk.measure(run.urls[key])
                 kit.log(f"{name}: {label}: {fmt_result(run.results[key])}")
@@ -336,7 +371,13 @@ def datasette_deep_url(base: str, pages: int) -> tuple[str | None, int]:
 
 
 def bench_datasette(
-    db: Path, facts: Facts, top_source: str, article_id: int, deep_pages: int, wrk: kit.Wrk
+    db: Path,
+    facts: Facts,
+    top_source: str,
+    article_id: int,
+    deep_pages: int,
+    wrk: kit.Wrk,
+    replays: dict[str, workload.Replay] | None = None,
 ) -> tuple[ServerRun, int]:
     run = ServerRun("Datasette")
     port = kit.free_port(DATASETTE_PORT)
@@ -348,6 +389,8 @@ def bench_datasette(
     try:
         health = f"{base}/-/versions.json"
         with kit.serve(cmd, health, log_path=kit.log_path("datasette")) as proc:
+            if replays:
+                bench_distinct(run, base, replays, "datasette", wrk, proc.pid)
             run.urls = datasette_urls(base, facts, top_source, article_id)
             deep, depth = datasette_deep_url(base, deep_pages)
             if deep:
@@ -429,6 +472,48 @@ def ratio(ours: kit.WrkResult | None, peer: kit.WrkResult | None) -> str:
     return f"{ours.requests_per_s / peer.requests_per_s:.2f}×"
 
 
+def distinct_table(runs: list[ServerRun]) -> str:
+    """The distinct-URL workload: each server's req/s, latency and CPU per request."""
+    measured = [r for r in runs if r.distinct]
+    if not measured:
+        return ""
+    ours = next((r for r in measured if r.name.startswith("ours SQLite")), None)
+    postgres = next((r for r in measured if r.name.startswith("ours PostgreSQL")), None)
+    datasette = next((r for r in measured if r.name == "Datasette"), None)
+    header = ["query"]
+    for run in measured:
+        header += [f"{run.name} req/s", "p50", "p99", "CPU/req"]
+    if ours and datasette:
+        header.append(f"{ours.name} / Datasette")
+    if ours and postgres:
+        header.append("PostgreSQL p99 / SQLite p99")
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for kind, label in workload.KINDS:
+        cells = [label]
+        for run in measured:
+            result = run.distinct.get(kind)
+            if result is None or result.error:
+                cells += [(result.error if result else None) or "—", "", "", ""]
+                continue
+            cpu = run.cpu_ms.get(kind)
+            cells += [
+                fmt_rps(result) + (f" ({result.non_2xx:,} non-2xx)" if result.non_2xx else ""),
+                fmt_ms(result.p50_ms),
+                fmt_ms(result.p99_ms),
+                f"{cpu:.2f} ms" if cpu is not None else "—",
+            ]
+        if ours and datasette:
+            cells.append(ratio(ours.distinct.get(kind), datasette.distinct.get(kind)))
+        if ours and postgres:
+            mine, theirs = ours.distinct.get(kind), postgres.distinct.get(kind)
+            slower = "—"
+            if mine and theirs and mine.p99_ms and theirs.p99_ms:
+                slower = f"{theirs.p99_ms / mine.p99_ms:.2f}×"
+            cells.append(slower)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def ingest_table(results: list[kit.IngestResult]) -> str:
     lines = [
         "| backend | articles | seconds | articles/s | peak RSS | peak RSS, all processes "
@@ -444,6 +529,28 @@ def ingest_table(results: list[kit.IngestResult]) -> str:
             f"{r.peak_rss_mb:,.0f} MB | {total} | {r.db_bytes / 2**20:,.1f} MB | {per:.1f} KB |"
         )
     return "\n".join(lines)
+
+
+def distinct_section(runs: list[ServerRun], args: argparse.Namespace) -> list[str]:
+    table = distinct_table(runs)
+    if not table:
+        return []
+    return [
+        "## Distinct URLs (never asked before)",
+        "",
+        f"For each kind, {args.distinct_urls:,} URLs built from random tuples of the archive "
+        "(instants to the minute, sources, authors with 20 articles or more, words with "
+        "100-4,000 matching articles; `scripts/workload.py`, seed "
+        f"{args.seed}), the same tuples for our API and for Datasette, replayed by "
+        f"`wrk -t1 -c{args.connections} -d{args.duration}s --latency` with a Lua script that "
+        "walks the list from a random offset per connection: within a run no URL repeats, "
+        "so every answer is computed (our response cache on, as shipped, misses). CPU/req "
+        "is the server's own CPU time (user + system, all its processes) over the run, per "
+        "request answered: what a request costs, whatever else the machine is doing.",
+        "",
+        table,
+        "",
+    ]
 
 
 def write_report(
@@ -504,6 +611,7 @@ def write_report(
         "",
         *[f"- {r.backend}: {r.note}" for r in ingests if r.note],
         "",
+        *distinct_section(runs, args),
         "## Queries",
         "",
         f"`wrk -t1 -c{args.connections} -d{args.duration}s --latency --timeout 10s URL`, "
@@ -566,6 +674,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--skip-uncached", action="store_true", help="no run with the response cache off"
     )
+    parser.add_argument(
+        "--distinct-urls",
+        type=int,
+        default=5000,
+        help="URLs per kind in the distinct-URL workload (5000; 0: skip it)",
+    )
     parser.add_argument("--out", default="docs/benchmarks.md", help="report path")
     args = parser.parse_args(argv)
     args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
@@ -604,18 +718,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         POSTGRES.reset()
         ingests.append(kit.ingest("ours, PostgreSQL", POSTGRES, corpus))
     facts = corpus_facts(sqlite_db, args.word)
+    replays = None
+    if args.distinct_urls:
+        archive = workload.Archive.read(sqlite_db)
+        replays = workload.write_lists(
+            archive, kit.BENCH_DATA / "distinct", args.distinct_urls, args.seed
+        )
 
     runs: list[ServerRun] = []
     ours_main: ServerRun | None = None
     deep_depth = 0
     for workers in args.worker_counts:
         label = f"ours SQLite {workers} worker{'s' if workers > 1 else ''}"
-        run, depth = bench_ours(label, sqlite_url, workers, facts, wrk)
+        distinct = replays if workers == 1 else None
+        run, depth = bench_ours(label, sqlite_url, workers, facts, wrk, replays=distinct)
         runs.append(run)
         if ours_main is None or (workers == 1 and ours_main is not run):
             ours_main, deep_depth = run, depth
     if not args.skip_postgres:
-        run, _ = bench_ours("ours PostgreSQL 1 worker", POSTGRES.url, 1, facts, wrk)
+        run, _ = bench_ours(
+            "ours PostgreSQL 1 worker", POSTGRES.url, 1, facts, wrk, replays=replays
+        )
         runs.append(run)
     if not args.skip_uncached:
         # Every request computed afresh: what a first visit to each URL costs.
@@ -652,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit("no run of our API got far enough to pick a source and an article")
         top_source, article_id = done[0].top_source or "", done[0].article_id or 0
         run, depth = bench_datasette(
-            datasette_db, facts, top_source, article_id, deep_depth or 1, wrk
+            datasette_db, facts, top_source, article_id, deep_depth or 1, wrk, replays
         )
         notes.append(
             f"Datasette's search for «{facts.word}» matches "

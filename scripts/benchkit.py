@@ -195,6 +195,19 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User and system CPU time used so far by the live processes of a process group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def group_status_mb(pgid: int, name: str) -> list[float]:
     """A /proc/<pid>/status memory field (VmHWM, VmRSS) of each live process of the group."""
     values = (status_mb(pid, name) for pid in group_pids(pgid))

@@ -37,12 +37,12 @@ DATASETTE_COLUMNS = [
 ]
 
 REPLAY_LUA = """\
--- Walks the URL list named by the first argument; each connection starts at its own
--- random offset, so the requests of a run are distinct until the list wraps.
-local urls = {}
+-- Walks {path}; each connection starts at its own random offset, so the requests of a
+-- run are distinct until the list wraps.
+local urls = {{}}
 local position = 0
 init = function(args)
-  for line in io.lines(args[1]) do urls[#urls + 1] = line end
+  for line in io.lines("{path}") do urls[#urls + 1] = line end
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))
   position = math.random(#urls)
 end
@@ -177,17 +177,27 @@ def datasette_url(query: Query) -> str:
     return "/datasette/articles.json?" + urlencode(params)
 
 
-def write_lists(
-    archive: Archive, folder: Path, count: int, seed: int
-) -> dict[str, tuple[Path, Path]]:
-    """Per kind, the files of our URLs and Datasette's, line for line the same tuples."""
+@dataclass(frozen=True)
+class Replay:
+    """A kind's URL lists and the wrk scripts that walk them, ours and Datasette's."""
+
+    ours: Path
+    datasette: Path
+
+
+def write_lists(archive: Archive, folder: Path, count: int, seed: int) -> dict[str, Replay]:
+    """Per kind, the wrk scripts replaying our URLs and Datasette's: line for line the
+    same tuples."""
     folder.mkdir(parents=True, exist_ok=True)
-    lists: dict[str, tuple[Path, Path]] = {}
+    replays: dict[str, Replay] = {}
     for kind, _ in KINDS:
         tuples = queries(archive, kind, count, seed)
-        ours, theirs = folder / f"ours-{kind}.txt", folder / f"datasette-{kind}.txt"
-        ours.write_text("\n".join(map(our_url, tuples)) + "\n", encoding="utf-8")
-        theirs.write_text("\n".join(map(datasette_url, tuples)) + "\n", encoding="utf-8")
-        lists[kind] = (ours, theirs)
-    (folder / "replay.lua").write_text(REPLAY_LUA, encoding="utf-8")
-    return lists
+        scripts = []
+        for side, url in (("ours", our_url), ("datasette", datasette_url)):
+            urls = folder / f"{side}-{kind}.txt"
+            urls.write_text("\n".join(map(url, tuples)) + "\n", encoding="utf-8")
+            script = folder / f"{side}-{kind}.lua"
+            script.write_text(REPLAY_LUA.format(path=urls.resolve()), encoding="utf-8")
+            scripts.append(script)
+        replays[kind] = Replay(*scripts)
+    return replays

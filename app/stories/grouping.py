@@ -1,11 +1,26 @@
-"""Stories from a date-ordered stream of articles (pure)."""
+"""Stories from a date-ordered stream of articles (pure).
 
+Each article's signature (app.stories.topics) is a short list of weighted terms. Within
+the window the terms are weighted again by how rare they are among the window's own
+articles (inverse document frequency, smoothed by BACKGROUND pseudo-articles so that a
+small window behaves like a large one where nothing repeats), and two articles are as
+close as the cosine of those vectors. An article joins the story of its closest article
+within WINDOW when that cosine reaches THRESHOLD (single link), else it starts its own.
+"""
+
+import math
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
 WINDOW: Final = timedelta(hours=36)  # articles of one story are at most this far apart
+THRESHOLD: Final = 0.3  # the least cosine at which an article joins another's story
+BACKGROUND: Final = 1000  # pseudo-articles (sharing no term) added to the window's count
+CANDIDATE_DF: Final = 0.02  # terms in more of the window than this share find no candidates
+CANDIDATE_MIN_DF: Final = 50  # …unless in fewer articles than this
+CANDIDATES: Final = 50  # candidates scored exactly, the most promising first
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +34,104 @@ class Member:
     story_id: int | None
 
 
+def parse(signature: str) -> dict[str, float]:
+    """term → weight of a signature ("term:weight …"; a bare term weighs 1)."""
+    weights: dict[str, float] = {}
+    for part in signature.split():
+        term, _, weight = part.partition(":")
+        try:
+            value = float(weight) if weight else 1.0
+        except ValueError:
+            value = 1.0
+        if term and value > 0:
+            weights[term] = max(value, weights.get(term, 0.0))
+    return weights
+
+
+def _normalised(weights: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    return {t: w / norm for t, w in weights.items()} if norm else {}
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b[t] for t, w in a.items() if t in b)
+
+
+@dataclass(slots=True, eq=False)
+class _Entry:
+    member: Member
+    weights: dict[str, float]
+    story: int | None
+    vector: dict[str, float] | None = field(default=None)
+
+
+class _Window:
+    """The members in memory, their terms' postings and document frequencies."""
+
+    def __init__(self) -> None:
+        self.entries: deque[_Entry] = deque()
+        self.postings: dict[str, deque[_Entry]] = {}
+        self.df: Counter[str] = Counter()
+
+    def add(self, entry: _Entry) -> None:
+        self.entries.append(entry)
+        for term in entry.weights:
+            self.postings.setdefault(term, deque()).append(entry)
+        self.df.update(entry.weights.keys())
+
+    def drop_oldest(self) -> None:
+        entry = self.entries.popleft()
+        for term in entry.weights:
+            posting = self.postings[term]
+            posting.popleft()  # postings are in stream order: the oldest is this entry
+            if posting:
+                self.df[term] -= 1
+            else:
+                del self.postings[term]
+                del self.df[term]
+
+    def vector(self, entry: _Entry) -> dict[str, float]:
+        """The entry's idf-weighted unit vector, fixed the first time it is needed."""
+        if entry.vector is None:
+            total = len(self.entries) + BACKGROUND
+            entry.vector = _normalised(
+                {t: w * math.log(total / (self.df[t] + 1)) for t, w in entry.weights.items()}
+            )
+        return entry.vector
+
+    def best_story(self, entry: _Entry) -> int | None:
+        """The story of the closest assigned entry within WINDOW, if close enough."""
+        vector = self.vector(entry)
+        when = entry.member.published_at
+        cap = max(CANDIDATE_MIN_DF, CANDIDATE_DF * len(self.entries))
+        partial: dict[int, float] = {}
+        found: dict[int, _Entry] = {}
+        for term, weight in vector.items():
+            posting = self.postings.get(term, ())
+            if len(posting) > cap:
+                continue
+            for other in posting:
+                if other.story is None or other is entry:
+                    continue
+                if abs(other.member.published_at - when) > WINDOW:
+                    continue
+                key = other.member.article_id
+                partial[key] = partial.get(key, 0.0) + weight * self.vector(other)[term]
+                found[key] = other
+        best: tuple[float, int] | None = None
+        story = None
+        ranked = sorted(partial, key=lambda key: (-partial[key], key))[:CANDIDATES]
+        for key in ranked:
+            other = found[key]
+            score = _dot(vector, self.vector(other))
+            if score >= THRESHOLD and (best is None or (score, -key) > best):
+                best = (score, -key)
+                story = other.story
+        return story
+
+
 def assign(members: Iterable[Member]) -> Iterator[tuple[int, int]]:
     """(article_id, story_id) for each member without a story, in stream order.
 
@@ -29,18 +142,37 @@ def assign(members: Iterable[Member]) -> Iterator[tuple[int, int]]:
     Memory holds only the members within WINDOW. Deterministic: the same stream gives the
     same answer.
     """
-    # PLACEHOLDER until the real grouping lands: every article its own story.
+    window = _Window()
+    pending: deque[_Entry] = deque()  # unassigned members whose later WINDOW is not all read
+
+    def decide(entry: _Entry) -> tuple[int, int]:
+        story = window.best_story(entry)
+        entry.story = entry.member.article_id if story is None else story
+        return entry.member.article_id, entry.story
+
+    def forget(before: datetime) -> None:
+        while window.entries and window.entries[0].member.published_at < before:
+            window.drop_oldest()
+
     for member in members:
+        when = member.published_at
+        while pending and pending[0].member.published_at + WINDOW < when:
+            yield decide(pending.popleft())
+        forget((pending[0].member.published_at if pending else when) - WINDOW)
+        entry = _Entry(member, parse(member.signature), member.story_id)
+        window.add(entry)
         if member.story_id is None:
-            yield member.article_id, member.article_id
+            pending.append(entry)
+    while pending:
+        yield decide(pending.popleft())
 
 
 def similarity(a: str, b: str) -> float:
     """How close two signatures are, 0 (nothing shared) to 1 (the same)."""
-    left, right = set(a.split()), set(b.split())
-    return len(left & right) / len(left | right) if left | right else 0.0
+    return min(1.0, _dot(_normalised(parse(a)), _normalised(parse(b))))
 
 
 def key_terms(signature: str, limit: int = 10) -> list[str]:
     """The signature's most distinctive terms, strongest first (to find candidates)."""
-    return signature.split()[:limit]
+    weights = parse(signature)
+    return sorted(weights, key=lambda term: (-weights[term], term))[:limit]

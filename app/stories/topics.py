@@ -1,7 +1,21 @@
-"""An article's category and signature, from its URL, title and body (pure)."""
+"""An article's category and signature, from its URL, title and body (pure).
 
+Category: the section many news URLs carry (…/sport/…, economy.example.ru) is a strong
+vote; the hand-written lexicon of app.stories.lexicon, counted over the title (weighted
+up) and the body, votes too; the highest score wins, and an article with no evidence is
+"society" (most news is). Signature: the article's distinctive terms (common words of
+news prose dropped), title and lead terms weighted up, strongest first, as
+"term:weight …" under SIGNATURE_BYTES. Both only count terms: no model, no I/O.
+"""
+
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
+
+from app.stories.lexicon import CATEGORY_WORDS, COMMON, URL_SECTIONS
 
 CATEGORIES: Final = (
     "society",
@@ -12,6 +26,21 @@ CATEGORIES: Final = (
     "science",
     "other",
 )
+DEFAULT_CATEGORY: Final = "society"
+
+SIGNATURE_BYTES: Final = 300  # the stored signature's size limit (UTF-8)
+SIGNATURE_TERMS: Final = 24  # at most this many terms
+MAX_WEIGHT: Final = 9  # weights are stored as one digit, 1 … 9
+TITLE_WEIGHT: Final = 3.0  # a title occurrence counts as this many body ones
+LEAD_TERMS: Final = 60  # the first body terms (the lead) count LEAD_WEIGHT times
+LEAD_WEIGHT: Final = 1.5
+
+URL_WEIGHT: Final = 6.0  # a URL section's vote, against the lexicon's
+URL_SHARE: Final = 0.5  # …or this share of the lexicon's total, if more
+TITLE_VOTE: Final = 3  # a lexicon word in the title counts this many times
+BODY_CAP: Final = 3  # a body word counts at most this many times
+
+_URL_TOKEN = re.compile(r"[a-z0-9_\-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,5 +55,74 @@ class Topic:
 def describe(url: str, title_terms: list[str], body_terms: list[str]) -> Topic:
     """The topic of an article from its URL and the analyzer's terms of its title and
     body (app.search.analyzer.terms): deterministic, offline."""
-    # PLACEHOLDER until the classifier and signatures land.
-    return Topic("other", " ".join(dict.fromkeys(title_terms + body_terms[:50])))
+    body_counts = Counter(body_terms)
+    return Topic(
+        category(url, title_terms, body_counts),
+        signature(title_terms, body_terms, body_counts),
+    )
+
+
+def url_section(url: str) -> str | None:
+    """The category a URL's section names (path folders, then host labels), if any."""
+    parts = urlsplit(url.lower())
+    folders = parts.path.split("/")[:-1]  # the last part is the article's own slug
+    hosts = (parts.hostname or "").split(".")[:-1]  # sport.example.ru, championat.com
+    for token in folders + hosts:
+        for word in _URL_TOKEN.findall(token):
+            if found := URL_SECTIONS.get(word) or _section_of_parts(word):
+                return found
+    return None
+
+
+def _section_of_parts(word: str) -> str | None:
+    for part in re.split(r"[-_]", word) if "-" in word or "_" in word else ():
+        if found := URL_SECTIONS.get(part):
+            return found
+    return None
+
+
+def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str:
+    scores = dict.fromkeys(CATEGORIES, 0.0)
+    for name, words in CATEGORY_WORDS.items():
+        total = 0
+        for term in title_terms:
+            total += TITLE_VOTE * words.get(term, 0)
+        for term, count in body_counts.items():
+            if weight := words.get(term):
+                total += weight * min(count, BODY_CAP)
+        scores[name] = total
+    if section := url_section(url):
+        scores[section] += max(URL_WEIGHT, URL_SHARE * sum(scores.values()))
+    best = max(CATEGORIES, key=lambda name: (scores[name], name == DEFAULT_CATEGORY))
+    return best if scores[best] > 0 else DEFAULT_CATEGORY
+
+
+def _distinctive(term: str) -> bool:
+    return len(term) > 1 and term not in COMMON
+
+
+def signature(title_terms: list[str], body_terms: list[str], body_counts: Counter[str]) -> str:
+    """ "term:weight …", strongest first (ties by term), at most SIGNATURE_BYTES."""
+    scores: dict[str, float] = {}
+    for term, count in body_counts.items():
+        if _distinctive(term):
+            scores[term] = 1.0 + math.log(count)
+    for term in dict.fromkeys(body_terms[:LEAD_TERMS]):
+        if term in scores:
+            scores[term] *= LEAD_WEIGHT
+    for term in title_terms:
+        if _distinctive(term):
+            scores[term] = scores.get(term, 0.0) + TITLE_WEIGHT
+    if not scores:
+        return ""
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:SIGNATURE_TERMS]
+    top = ranked[0][1]
+    parts: list[str] = []
+    size = -1
+    for term, score in ranked:
+        part = f"{term}:{max(1, min(MAX_WEIGHT, round(MAX_WEIGHT * score / top)))}"
+        size += len(part.encode()) + 1
+        if size > SIGNATURE_BYTES:
+            break
+        parts.append(part)
+    return " ".join(parts)

@@ -7,6 +7,7 @@ two sources, a third report of it the next day, a hockey match under a sports UR
 a central bank decision under an economy URL.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from app.config import get_settings
 from app.db import make_engine
+from app.ingest import cli
 from app.ingest.loader import ingest_paths
 from app.ingest.remove import delete_urls, prune
 from app.migrate import upgrade_to_head
@@ -454,3 +457,26 @@ def test_both_databases_give_the_same_categories_and_stories(
     by_url = {url: (category, founder) for url, category, founder in found["sqlite"][0]}
     assert by_url[FORUM_3] == (by_url[FORUM_1][0], FORUM_1)
     assert by_url[HOCKEY] == ("sports", HOCKEY)
+
+
+def test_restory_computes_every_category_and_story_again(
+    events: TestClient,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    before = {url: (a["story_id"], a["category"]) for url, a in articles_by_url(events).items()}
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE articles SET category = 'other'"))
+        connection.execute(text("UPDATE stories SET article_count = 99"))
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["--restory", "--json"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["assigned"] == 4
+    after = {url: (a["story_id"], a["category"]) for url, a in articles_by_url(events).items()}
+    assert after == before  # the same files, the same stories
+    assert {s["article_count"] for s in events.get(STORIES).json()["items"]} == {1, 2}

@@ -24,7 +24,8 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, select, tuple_, update
+from sqlalchemy.orm import Session
 
 from app.databases import database_for
 from app.models import Article, ArticleSignature, Story
@@ -158,16 +159,25 @@ def leave_stories(connection: Connection, article_ids: Sequence[int]) -> set[int
 
 def _describe_missing(connection: Connection) -> int:
     """Give a category and signature to each pending article that has no signature (one
-    loaded before migration 0009), from its stored URL, title and body."""
+    loaded before migration 0009, or every article after restory()), from its stored URL,
+    title and body; WRITE articles at a time, so memory holds one page of texts."""
     database = database_for(connection)
-    rows = connection.execute(
-        select(Article.id, Article.url, Article.title, Article.body)
-        .outerjoin(ArticleSignature, ArticleSignature.article_id == Article.id)
-        .where(Article.story_id.is_(None), ArticleSignature.article_id.is_(None))
-        .order_by(Article.id)
-    ).all()
-    for chunk in _chunks(rows, WRITE):
-        topics = [(r.id, describe(r.url, terms(r.title), terms(r.body))) for r in chunk]
+    described, after = 0, 0
+    while True:
+        rows = connection.execute(
+            select(Article.id, Article.url, Article.title, Article.body)
+            .outerjoin(ArticleSignature, ArticleSignature.article_id == Article.id)
+            .where(
+                Article.story_id.is_(None),
+                ArticleSignature.article_id.is_(None),
+                Article.id > after,
+            )
+            .order_by(Article.id)
+            .limit(WRITE)
+        ).all()
+        if not rows:
+            return described
+        topics = [(r.id, describe(r.url, terms(r.title), terms(r.body))) for r in rows]
         connection.execute(
             update(_ARTICLES)
             .where(_ARTICLES.c.id == bindparam("row_id"))
@@ -179,7 +189,8 @@ def _describe_missing(connection: Connection) -> int:
             _SIGNATURES,
             [{"article_id": id_, "signature": topic.signature} for id_, topic in topics],
         )
-    return len(rows)
+        described += len(rows)
+        after = rows[-1].id
 
 
 def _windows(times: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
@@ -251,3 +262,16 @@ def assign_pending(connection: Connection) -> StoryReport:
     report.assigned += len(written)
     report.stories = refresh_stories(connection, touched)
     return report
+
+
+def restory(engine: Engine) -> StoryReport:
+    """Describe every article again and assign every story anew, in one transaction: for
+    an archive loaded before app.stories changed (`ingest.py --restory`). Story ids may
+    change; each article whose category or story does shows in the changes feed."""
+    with Session(engine) as session, session.begin():
+        connection = session.connection()
+        database_for(connection).begin_writing(connection)
+        connection.execute(delete(ArticleSignature))
+        connection.execute(delete(Story))
+        connection.execute(update(Article).values(story_id=None))
+        return assign_pending(connection)

@@ -8,6 +8,7 @@ news prose dropped), title and lead terms weighted up, strongest first, as
 "term:weight …" under SIGNATURE_BYTES. Both only count terms: no model, no I/O.
 """
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -81,41 +82,54 @@ def _section_of_parts(word: str) -> str | None:
     return None
 
 
-def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str:
-    scores = dict.fromkeys(CATEGORIES, 0.0)
+def _lexicon() -> dict[str, tuple[tuple[int, int], ...]]:
+    """term → ((category's index in CATEGORIES, weight), …): one lookup a term."""
+    found: dict[str, list[tuple[int, int]]] = {}
     for name, words in CATEGORY_WORDS.items():
-        total = 0
-        for term in title_terms:
-            total += TITLE_VOTE * words.get(term, 0)
-        for term, count in body_counts.items():
-            if weight := words.get(term):
-                total += weight * min(count, BODY_CAP)
-        scores[name] = total
+        for term, weight in words.items():
+            found.setdefault(term, []).append((CATEGORIES.index(name), weight))
+    return {term: tuple(votes) for term, votes in found.items()}
+
+
+_LEXICON: Final = _lexicon()
+_DEFAULT: Final = CATEGORIES.index(DEFAULT_CATEGORY)
+
+
+def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str:
+    scores = [0.0] * len(CATEGORIES)
+    lexicon = _LEXICON
+    for term in title_terms:
+        for index, weight in lexicon.get(term, ()):
+            scores[index] += TITLE_VOTE * weight
+    for term in body_counts.keys() & lexicon.keys():
+        count = min(body_counts[term], BODY_CAP)
+        for index, weight in lexicon[term]:
+            scores[index] += weight * count
     if section := url_section(url):
-        scores[section] += max(URL_WEIGHT, URL_SHARE * sum(scores.values()))
-    best = max(CATEGORIES, key=lambda name: (scores[name], name == DEFAULT_CATEGORY))
-    return best if scores[best] > 0 else DEFAULT_CATEGORY
+        scores[CATEGORIES.index(section)] += max(URL_WEIGHT, URL_SHARE * sum(scores))
+    best = max(range(len(CATEGORIES)), key=lambda i: (scores[i], i == _DEFAULT, -i))
+    return CATEGORIES[best] if scores[best] > 0 else DEFAULT_CATEGORY
 
 
-def _distinctive(term: str) -> bool:
-    return len(term) > 1 and term not in COMMON
+_LOG: Final = tuple(1.0 + math.log(count) if count else 0.0 for count in range(64))
 
 
 def signature(title_terms: list[str], body_terms: list[str], body_counts: Counter[str]) -> str:
     """ "term:weight …", strongest first (ties by term), at most SIGNATURE_BYTES."""
-    scores: dict[str, float] = {}
-    for term, count in body_counts.items():
-        if _distinctive(term):
-            scores[term] = 1.0 + math.log(count)
-    for term in dict.fromkeys(body_terms[:LEAD_TERMS]):
-        if term in scores:
-            scores[term] *= LEAD_WEIGHT
+    log = _LOG
+    scores = {
+        term: log[count] if count < 64 else 1.0 + math.log(count)
+        for term, count in body_counts.items()
+        if len(term) > 1 and term not in COMMON
+    }
+    for term in set(body_terms[:LEAD_TERMS]) & scores.keys():
+        scores[term] *= LEAD_WEIGHT
     for term in title_terms:
-        if _distinctive(term):
+        if len(term) > 1 and term not in COMMON:
             scores[term] = scores.get(term, 0.0) + TITLE_WEIGHT
     if not scores:
         return ""
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:SIGNATURE_TERMS]
+    ranked = heapq.nsmallest(SIGNATURE_TERMS, scores.items(), key=lambda item: (-item[1], item[0]))
     top = ranked[0][1]
     parts: list[str] = []
     size = -1

@@ -68,10 +68,13 @@ def url_section(url: str) -> str | None:
     parts = urlsplit(url.lower())
     folders = parts.path.split("/")[:-1]  # the last part is the article's own slug
     hosts = (parts.hostname or "").split(".")[:-1]  # sport.example.ru, championat.com
-    for token in folders + hosts:
+    for token in folders:
         for word in _URL_TOKEN.findall(token):
             if found := URL_SECTIONS.get(word) or _section_of_parts(word):
                 return found
+    for token in hosts:
+        if found := URL_SECTIONS.get(token):
+            return found
     return None
 
 

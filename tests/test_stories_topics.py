@@ -245,10 +245,16 @@ def test_assign_is_deterministic_and_in_stream_order() -> None:
     assert {story for _, story in first} <= {m.article_id for m in members}
 
 
+def _word(number: int) -> str:
+    """A made-up word of letters only, one per number."""
+    return "".join("абвгдежзик"[int(digit)] for digit in str(number))
+
+
 def _stream(count: int, *, every: timedelta) -> Iterator[Member]:
     for i in range(count):
-        body = f"Событие номер {i}: уникальноеслово{i} произошло в поселке Сосновка{i}."
-        yield Member(i, NOON + i * every, 1, describe(f"Новость {i}", body).signature, None)
+        word = "щ" + _word(i) + "щ"
+        body = " ".join(word + ending for ending in ("ов", "ин", "ская", "ец", "ия"))
+        yield Member(i, NOON + i * every, 1, describe(f"Новость {word}", body).signature, None)
 
 
 def test_memory_holds_only_the_window() -> None:

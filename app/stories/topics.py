@@ -34,7 +34,7 @@ SIGNATURE_TERMS: Final = 24  # at most this many terms
 MAX_WEIGHT: Final = 9  # weights are stored as one digit, 1 … 9
 TITLE_WEIGHT: Final = 3.0  # a title occurrence counts as this many body ones
 LEAD_TERMS: Final = 60  # the first body terms (the lead) count LEAD_WEIGHT times
-LEAD_WEIGHT: Final = 1.5
+LEAD_WEIGHT: Final = 2.0
 
 URL_WEIGHT: Final = 6.0  # a URL section's vote, against the lexicon's
 URL_SHARE: Final = 0.5  # …or this share of the lexicon's total, if more
@@ -59,8 +59,14 @@ def describe(url: str, title_terms: list[str], body_terms: list[str]) -> Topic:
     body_counts = Counter(body_terms)
     return Topic(
         category(url, title_terms, body_counts),
-        signature(title_terms, body_terms, body_counts),
+        signature(title_terms, body_terms, body_counts, _host_words(url)),
     )
+
+
+def _host_words(url: str) -> frozenset[str]:
+    """The words of a URL's host (sport, 1prime, front): a site's name in its own pages
+    would make all its articles look alike."""
+    return frozenset(re.split(r"[.\-]", (urlsplit(url).hostname or "").lower()))
 
 
 def url_section(url: str) -> str | None:
@@ -117,18 +123,36 @@ def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str
 _LOG: Final = tuple(1.0 + math.log(count) if count else 0.0 for count in range(64))
 
 
-def signature(title_terms: list[str], body_terms: list[str], body_counts: Counter[str]) -> str:
+def _useful(term: str, skip: frozenset[str]) -> bool:
+    """Not a common word, a site's name, a letter, an id or a time ("00", "18t16")."""
+    return (
+        len(term) > 1
+        and term not in COMMON
+        and term not in skip
+        and (term.isalpha() or _NUMBER.fullmatch(term) is not None)
+    )
+
+
+_NUMBER: Final = re.compile(r"[1-9][0-9]{1,3}")  # 10 … 9999: amounts, counts, years
+
+
+def signature(
+    title_terms: list[str],
+    body_terms: list[str],
+    body_counts: Counter[str],
+    skip: frozenset[str] = frozenset(),
+) -> str:
     """ "term:weight …", strongest first (ties by term), at most SIGNATURE_BYTES."""
     log = _LOG
     scores = {
         term: log[count] if count < 64 else 1.0 + math.log(count)
         for term, count in body_counts.items()
-        if len(term) > 1 and term not in COMMON
+        if _useful(term, skip)
     }
     for term in set(body_terms[:LEAD_TERMS]) & scores.keys():
         scores[term] *= LEAD_WEIGHT
     for term in title_terms:
-        if len(term) > 1 and term not in COMMON:
+        if _useful(term, skip):
             scores[term] = scores.get(term, 0.0) + TITLE_WEIGHT
     if not scores:
         return ""

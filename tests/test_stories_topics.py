@@ -1,6 +1,9 @@
 """app.stories: categories, signatures and stories, on small texts written for these tests."""
 
 import gc
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -243,6 +246,31 @@ def test_assign_is_deterministic_and_in_stream_order() -> None:
     assert [article for article, _ in first] == [m.article_id for m in members]
     # Every story id is the article id of a member of that story.
     assert {story for _, story in first} <= {m.article_id for m in members}
+
+
+_IN_ANOTHER_PROCESS = """
+from tests.test_stories_topics import FIRE_A, FIRE_B, MATCH, MINISTER_PENSIONS, MINISTER_SCHOOL
+from tests.test_stories_topics import member
+from app.stories.grouping import assign
+texts = [FIRE_A, MATCH, MINISTER_SCHOOL, FIRE_B, MINISTER_PENSIONS, FIRE_A, MATCH, FIRE_B]
+members = [member(i, t, hours=i / 3, source_id=i % 2) for i, t in enumerate(texts, start=1)]
+print([member.signature for member in members], list(assign(members)))
+"""
+
+
+def test_same_answer_in_every_process() -> None:
+    """Python seeds string hashes per process: nothing may depend on a set's order."""
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", _IN_ANOTHER_PROCESS],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(answers) == 1
 
 
 def _word(number: int) -> str:

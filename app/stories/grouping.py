@@ -57,7 +57,11 @@ def _normalised(weights: dict[str, float]) -> dict[str, float]:
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    return sum(a[t] * b[t] for t in a.keys() & b.keys())
+    if len(a) > len(b):
+        a, b = b, a
+    # In a's order, not a set's: a set of strings iterates in an order that changes with
+    # each process's hash seed, and a float sum in another order may differ in its last bit.
+    return sum([w * b[t] for t, w in a.items() if t in b])
 
 
 @dataclass(slots=True, eq=False)

@@ -15,8 +15,9 @@ assign() per article beside the parser's and the analyser's.
 
 --ingest also loads the corpus with the real ingest (a new SQLite database, one process)
 and gives describe() + assign() as a share of its CPU time: the overhead stories and
-categories add to an ingest. --cache FILE keeps the parsed and analysed articles (outside the repository: they hold
-the corpus's terms) so that later runs only time describe() and assign().
+categories add to an ingest. --cache FILE keeps the parsed and analysed articles (outside
+the repository: they hold the corpus's terms) so that later runs only time describe() and
+assign().
 """
 
 import argparse

@@ -39,7 +39,13 @@ class Member:
 
 def parse(signature: str) -> dict[str, float]:
     """term → weight of a signature ("term:weight …"; a bare term weighs 1)."""
-    weights: dict[str, float] = {}
+    try:  # the signatures of app.stories.topics: every part "term:digit"
+        weights = {term: float(weight) for term, weight in map(_split, signature.split())}
+        if not weights or min(weights.values()) > 0:
+            return weights
+    except ValueError:
+        pass
+    weights = {}
     for part in signature.split():
         term, _, weight = part.partition(":")
         try:
@@ -49,6 +55,11 @@ def parse(signature: str) -> dict[str, float]:
         if term and value > 0:
             weights[term] = max(value, weights.get(term, 0.0))
     return weights
+
+
+def _split(part: str) -> tuple[str, str]:
+    term, weight = part.split(":")
+    return term, weight
 
 
 def _normalised(weights: dict[str, float]) -> dict[str, float]:

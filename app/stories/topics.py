@@ -13,6 +13,8 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -66,7 +68,13 @@ def describe(url: str, title_terms: list[str], body_terms: list[str]) -> Topic:
 def _host_words(url: str) -> frozenset[str]:
     """The words of a URL's host (sport, 1prime, front): a site's name in its own pages
     would make all its articles look alike."""
-    return frozenset(re.split(r"[.\-]", (urlsplit(url).hostname or "").lower()))
+    host = url.partition("//")[2].partition("/")[0]
+    return _words_of_host(host.rpartition("@")[2].partition(":")[0].lower())
+
+
+@lru_cache(maxsize=4096)
+def _words_of_host(host: str) -> frozenset[str]:
+    return frozenset(re.split(r"[.\-]", host))
 
 
 def url_section(url: str) -> str | None:
@@ -123,16 +131,6 @@ def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str
 _LOG: Final = tuple(1.0 + math.log(count) if count else 0.0 for count in range(64))
 
 
-def _useful(term: str, skip: frozenset[str]) -> bool:
-    """Not a common word, a site's name, a letter, an id or a time ("00", "18t16")."""
-    return (
-        len(term) > 1
-        and term not in COMMON
-        and term not in skip
-        and (term.isalpha() or _NUMBER.fullmatch(term) is not None)
-    )
-
-
 _NUMBER: Final = re.compile(r"[1-9][0-9]{1,3}")  # 10 … 9999: amounts, counts, years
 
 
@@ -142,28 +140,41 @@ def signature(
     body_counts: Counter[str],
     skip: frozenset[str] = frozenset(),
 ) -> str:
-    """ "term:weight …", strongest first (ties by term), at most SIGNATURE_BYTES."""
+    """ "term:weight …", strongest first (ties by term), at most SIGNATURE_BYTES.
+
+    A term's score: 1 + ln(count in the body), LEAD_WEIGHT times that in the lead, plus
+    TITLE_WEIGHT for each time in the title. Common words, the site's own name, single
+    letters, ids and times ("00", "18t16") are left out.
+    """
+    title = Counter(title_terms)
+    lead = set(body_terms[:LEAD_TERMS])
     log = _LOG
-    scores = {
-        term: log[count] if count < 64 else 1.0 + math.log(count)
-        for term, count in body_counts.items()
-        if _useful(term, skip)
-    }
-    for term in set(body_terms[:LEAD_TERMS]) & scores.keys():
-        scores[term] *= LEAD_WEIGHT
-    for term in title_terms:
-        if _useful(term, skip):
-            scores[term] = scores.get(term, 0.0) + TITLE_WEIGHT
+    scores: dict[str, float] = {}
+    # Terms once in the body and in neither the title nor the lead score the least (1):
+    # they are only looked at when the others are too few.
+    repeated = [term for term, count in body_counts.items() if count > 1]
+    for pool in (lead.union(title, repeated), body_counts.keys()):
+        for term in pool - scores.keys() - COMMON - skip:
+            if len(term) < 2 or not (term.isalpha() or _NUMBER.fullmatch(term)):
+                continue
+            count = body_counts.get(term, 0)
+            score = log[count] if count < len(log) else 1.0 + math.log(count)
+            if term in lead:
+                score *= LEAD_WEIGHT
+            scores[term] = score + TITLE_WEIGHT * title.get(term, 0)
+        if len(scores) >= SIGNATURE_TERMS:
+            break
     if not scores:
         return ""
-    ranked = heapq.nsmallest(SIGNATURE_TERMS, scores.items(), key=lambda item: (-item[1], item[0]))
-    top = ranked[0][1]
-    parts: list[str] = []
-    size = -1
-    for term, score in ranked:
-        part = f"{term}:{max(1, min(MAX_WEIGHT, round(MAX_WEIGHT * score / top)))}"
-        size += len(part.encode()) + 1
-        if size > SIGNATURE_BYTES:
-            break
-        parts.append(part)
-    return " ".join(parts)
+    # The SIGNATURE_TERMS best, by score then term (a set's order is not the same in
+    # every process: the order here must not come from it).
+    if len(scores) > SIGNATURE_TERMS:
+        least = heapq.nlargest(SIGNATURE_TERMS, scores.values())[-1]
+        scores = {term: score for term, score in scores.items() if score >= least}
+    ranked = sorted(sorted(scores.items()), key=itemgetter(1), reverse=True)[:SIGNATURE_TERMS]
+    scale = MAX_WEIGHT / ranked[0][1]
+    text = " ".join([f"{term}:{max(1, round(scale * score))}" for term, score in ranked])
+    data = text.encode()
+    if len(data) <= SIGNATURE_BYTES:
+        return text
+    return data[: max(0, data.rfind(b" ", 0, SIGNATURE_BYTES + 1))].decode()

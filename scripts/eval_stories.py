@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """How good the categories and stories of app.stories are, and what they cost (issue 12).
 
-    .venv/bin/python scripts/eval_stories.py /tmp/corpus/tgnews2019_ru [--out FILE]
+    .venv/bin/python scripts/eval_stories.py /tmp/corpus/tgnews2019_ru [--out FILE] [--ingest]
     .venv/bin/python scripts/eval_stories.py ../shared/corpus/tgnews2019_ru.tar.xz
 
 Reads a folder of article files (or a .tar.xz of them) with the app's own parser and
@@ -13,8 +13,11 @@ tests/data/story_pairs.tsv, category accuracy on the news articles of
 tests/data/categories.tsv with the confusion table, and the cost of describe() and
 assign() per article beside the parser's and the analyser's.
 
---cache FILE keeps the parsed and analysed articles (outside the repository: they hold
-the corpus's terms) so that later runs only time describe() and assign().
+--ingest also loads the corpus with the real ingest (a new SQLite database, one process)
+and gives describe() + assign() as a share of its CPU time: the overhead stories and
+categories add to an ingest. --cache FILE keeps the parsed and analysed articles (outside
+the repository: they hold the corpus's terms) so that later runs only time describe() and
+assign().
 """
 
 import argparse
@@ -23,6 +26,7 @@ import io
 import pickle
 import sys
 import tarfile
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -32,11 +36,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.db import make_engine
+from app.ingest.loader import ingest_paths
 from app.ingest.parser import ParseError, parse_article
+from app.migrate import upgrade_to_head
 from app.search.analyzer import terms
 from app.stories import grouping, topics
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+# The pair sample's strata: (eligible pairs in the corpus, pairs drawn), from
+# tests/data/LABELS.md. Weighting each pair by population / drawn estimates the figures
+# over every pair of the corpus published within 48 hours (the undrawn pairs below
+# cosine 0.05 counted as negatives that are never put together).
+STRATA = {
+    "0.9+": (564, 30),
+    "0.7-0.9": (2_114, 45),
+    "0.5-0.7": (11_613, 80),
+    "0.3-0.5": (42_056, 110),
+    "0.15-0.3": (88_101, 95),
+    "0.05-0.15": (931_138, 40),
+    "same_source": (9_367, 40),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +152,7 @@ def _rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -160,6 +180,20 @@ def story_report(stories: dict[str, int], out: io.StringIO) -> list[dict[str, st
             f"| {split} | {len(chosen)} | {counts['tp'] + counts['fn']} | {counts['tp']} | "
             f"{counts['fp']} | {counts['fn']} | {precision:.3f} | {recall:.3f} | {f1:.3f} |\n"
         )
+    weighted = dict.fromkeys(("tp", "fp", "fn", "tn"), 0.0)
+    for pair in pairs:
+        population, drawn = STRATA[pair["stratum"]]
+        same = stories[pair["url_a"]] == stories[pair["url_b"]]
+        label = pair["same_story"] == "1"
+        kind = "tp" if same and label else "fp" if same else "fn" if label else "tn"
+        weighted[kind] += population / drawn
+    precision, recall, f1 = _prf(weighted["tp"], weighted["fp"], weighted["fn"])
+    out.write(
+        f"| corpus estimate (all, weighted by stratum) | {sum(weighted.values()):,.0f} | "
+        f"{weighted['tp'] + weighted['fn']:,.0f} | {weighted['tp']:,.0f} | "
+        f"{weighted['fp']:,.0f} | {weighted['fn']:,.0f} | {precision:.3f} | {recall:.3f} | "
+        f"{f1:.3f} |\n"
+    )
     out.write("\nBy similarity bin (all splits): pairs put together / pairs labelled same\n\n")
     out.write("| bin | pairs | labelled same | put together | wrong |\n|---|---:|---:|---:|---:|\n")
     for name in ("0.9+", "0.7-0.9", "0.5-0.7", "0.3-0.5", "0.15-0.3", "0.05-0.15"):
@@ -209,7 +243,31 @@ def category_report(categories: dict[str, str], out: io.StringIO) -> list[dict[s
     return [r for r in news if categories[r["url"]] != r["category"]]
 
 
-def cost_report(costs: Costs, articles: int, cached: bool, out: io.StringIO) -> None:
+def ingest_cost(corpus: Path) -> tuple[float, float, int]:
+    """(CPU seconds, wall seconds, articles) of the real ingest of the corpus into a new
+    SQLite database, one process (parse, analyse, write), as `scripts/ingest.py` does."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = corpus
+        if not corpus.is_dir():
+            folder = Path(scratch) / "files"
+            with tarfile.open(corpus, "r:*") as archive:
+                archive.extractall(folder, filter="data")
+        engine = make_engine(f"sqlite:///{Path(scratch) / 'ingest.db'}")
+        upgrade_to_head(engine)
+        cpu, wall = time.process_time(), time.perf_counter()
+        report = ingest_paths(engine, [folder], workers=1)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        engine.dispose()
+    return cpu, wall, report.inserted + report.updated
+
+
+def cost_report(
+    costs: Costs,
+    articles: int,
+    cached: bool,
+    ingest: tuple[float, float, int] | None,
+    out: io.StringIO,
+) -> None:
     out.write("## Cost per article (CPU time of one process)\n\n")
     out.write("| step | total s | ms per article | share of parse + analyse |\n")
     out.write("|---|---:|---:|---:|\n")
@@ -224,6 +282,21 @@ def cost_report(costs: Costs, articles: int, cached: bool, out: io.StringIO) -> 
         out.write(f"| {name} | {seconds:.2f} | {1000 * seconds / articles:.3f} | {share} |\n")
     if cached:
         out.write("\n(parse and analyse timed on the run that filled the cache)\n")
+    ours = costs.describe + costs.assign
+    if ingest:
+        cpu, wall, loaded = ingest
+        out.write(
+            f"\nThe ingest itself (`ingest_paths`, SQLite, one process, {loaded:,} articles): "
+            f"{cpu:.1f} s CPU ({1000 * cpu / loaded:.3f} ms an article), {wall:.1f} s wall. "
+            f"describe + assign add **{100 * ours / cpu:.1f}%** to its CPU time "
+            f"({1000 * ours / articles:.3f} ms an article).\n"
+        )
+    else:
+        out.write(
+            f"\ndescribe + assign: {1000 * ours / articles:.3f} ms an article, "
+            f"{100 * ours / base:.1f}% of parse + analyse alone (--ingest compares them "
+            "with the whole ingest).\n"
+        )
     out.write("\n")
 
 
@@ -233,6 +306,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the markdown here too")
     parser.add_argument("--cache", type=Path, help="pickle of the analysed articles")
     parser.add_argument("--errors", action="store_true", help="list the misjudged URLs")
+    parser.add_argument(
+        "--ingest", action="store_true", help="also time the real ingest (SQLite) for comparison"
+    )
     args = parser.parse_args()
     costs = Costs()
     cached = bool(args.cache and args.cache.exists())
@@ -263,7 +339,8 @@ def main() -> None:
     out.write(f"Signatures: {mean_bytes:.0f} bytes on average (UTF-8).\n\n")
     wrong_pairs = story_report(stories, out)
     wrong_categories = category_report(categories, out)
-    cost_report(costs, len(articles), cached, out)
+    ingest = ingest_cost(args.corpus) if args.ingest else None
+    cost_report(costs, len(articles), cached, ingest, out)
     if args.errors:
         out.write("## Misjudged\n\n")
         for pair in wrong_pairs:

@@ -8,19 +8,22 @@ close as the cosine of those vectors. An article joins the story of its closest 
 within WINDOW when that cosine reaches THRESHOLD (single link), else it starts its own.
 """
 
+import heapq
 import math
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
+from operator import itemgetter
 from typing import Final
 
 WINDOW: Final = timedelta(hours=36)  # articles of one story are at most this far apart
 THRESHOLD: Final = 0.3  # the least cosine at which an article joins another's story
 BACKGROUND: Final = 1000  # pseudo-articles (sharing no term) added to the window's count
-CANDIDATE_DF: Final = 0.02  # terms in more of the window than this share find no candidates
-CANDIDATE_MIN_DF: Final = 50  # …unless in fewer articles than this
-CANDIDATES: Final = 50  # candidates scored exactly, the most promising first
+CANDIDATE_POSTINGS: Final = 50  # entries of one term looked at for candidates (the latest)
+CANDIDATE_TERMS: Final = 10  # the strongest terms of an article find its candidates
+CANDIDATES: Final = 20  # candidates scored exactly, the most promising first
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,13 @@ class Member:
 
 def parse(signature: str) -> dict[str, float]:
     """term → weight of a signature ("term:weight …"; a bare term weighs 1)."""
-    weights: dict[str, float] = {}
+    try:  # the signatures of app.stories.topics: every part "term:digit"
+        weights = {term: float(weight) for term, weight in map(_split, signature.split())}
+        if not weights or min(weights.values()) > 0:
+            return weights
+    except ValueError:
+        pass
+    weights = {}
     for part in signature.split():
         term, _, weight = part.partition(":")
         try:
@@ -48,6 +57,11 @@ def parse(signature: str) -> dict[str, float]:
     return weights
 
 
+def _split(part: str) -> tuple[str, str]:
+    term, weight = part.split(":")
+    return term, weight
+
+
 def _normalised(weights: dict[str, float]) -> dict[str, float]:
     norm = math.sqrt(sum(w * w for w in weights.values()))
     return {t: w / norm for t, w in weights.items()} if norm else {}
@@ -56,7 +70,9 @@ def _normalised(weights: dict[str, float]) -> dict[str, float]:
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum(w * b[t] for t, w in a.items() if t in b)
+    # In a's order, not a set's: a set of strings iterates in an order that changes with
+    # each process's hash seed, and a float sum in another order may differ in its last bit.
+    return sum([w * b[t] for t, w in a.items() if t in b])
 
 
 @dataclass(slots=True, eq=False)
@@ -68,29 +84,40 @@ class _Entry:
 
 
 class _Window:
-    """The members in memory, their terms' postings and document frequencies."""
+    """The members in memory, their terms' document frequencies, and the postings of the
+    assigned ones (term → entries with that term and a story, in the order they got it)."""
 
     def __init__(self) -> None:
         self.entries: deque[_Entry] = deque()
-        self.postings: dict[str, deque[_Entry]] = {}
+        self.postings: dict[str, dict[_Entry, None]] = {}
         self.df: Counter[str] = Counter()
 
     def add(self, entry: _Entry) -> None:
         self.entries.append(entry)
-        for term in entry.weights:
-            self.postings.setdefault(term, deque()).append(entry)
         self.df.update(entry.weights.keys())
+        if entry.story is not None:
+            self.index(entry)
+
+    def index(self, entry: _Entry) -> None:
+        """Make an entry with a story a candidate for the others."""
+        postings = self.postings
+        for term in entry.weights:
+            if (posting := postings.get(term)) is None:
+                posting = postings[term] = {}
+            posting[entry] = None
 
     def drop_oldest(self) -> None:
         entry = self.entries.popleft()
+        df, postings = self.df, self.postings
         for term in entry.weights:
-            posting = self.postings[term]
-            posting.popleft()  # postings are in stream order: the oldest is this entry
-            if posting:
-                self.df[term] -= 1
+            if df[term] > 1:
+                df[term] -= 1
             else:
-                del self.postings[term]
-                del self.df[term]
+                del df[term]
+            if (posting := postings.get(term)) is not None:
+                posting.pop(entry, None)
+                if not posting:
+                    del postings[term]
 
     def vector(self, entry: _Entry) -> dict[str, float]:
         """The entry's idf-weighted unit vector, fixed the first time it is needed."""
@@ -102,32 +129,36 @@ class _Window:
         return entry.vector
 
     def best_story(self, entry: _Entry) -> int | None:
-        """The story of the closest assigned entry within WINDOW, if close enough."""
+        """The story of the closest assigned entry within WINDOW, if close enough.
+
+        Candidates are the entries sharing one of the entry's CANDIDATE_TERMS strongest
+        terms that are not too common in the window; the CANDIDATES of them with the
+        highest partial score get their exact cosine.
+        """
         vector = self.vector(entry)
-        when = entry.member.published_at
-        cap = max(CANDIDATE_MIN_DF, CANDIDATE_DF * len(self.entries))
-        partial: dict[int, float] = {}
-        found: dict[int, _Entry] = {}
-        for term, weight in vector.items():
-            posting = self.postings.get(term, ())
-            if len(posting) > cap:
+        cap = CANDIDATE_POSTINGS
+        postings = self.postings
+        partial: dict[_Entry, float] = {}
+        get = partial.get
+        strongest = heapq.nlargest(CANDIDATE_TERMS, vector.items(), key=lambda item: item[1])
+        for term, weight in strongest:
+            posting = postings.get(term)
+            if posting is None:
                 continue
-            for other in posting:
-                if other.story is None or other is entry:
-                    continue
-                if abs(other.member.published_at - when) > WINDOW:
-                    continue
-                key = other.member.article_id
-                partial[key] = partial.get(key, 0.0) + weight * self.vector(other)[term]
-                found[key] = other
+            # A common term: only its latest entries (a big story is found through them).
+            for other in posting if len(posting) <= cap else islice(reversed(posting), cap):
+                other_vector = other.vector or self.vector(other)
+                partial[other] = get(other, 0.0) + weight * other_vector[term]
+        when = entry.member.published_at
+        ranked = heapq.nlargest(CANDIDATES, partial.items(), key=itemgetter(1))
         best: tuple[float, int] | None = None
         story = None
-        ranked = sorted(partial, key=lambda key: (-partial[key], key))[:CANDIDATES]
-        for key in ranked:
-            other = found[key]
-            score = _dot(vector, self.vector(other))
-            if score >= THRESHOLD and (best is None or (score, -key) > best):
-                best = (score, -key)
+        for other, _ in ranked:
+            if abs(other.member.published_at - when) > WINDOW:
+                continue
+            score = _dot(vector, other.vector or {})
+            if score >= THRESHOLD and (best is None or (score, -other.member.article_id) > best):
+                best = (score, -other.member.article_id)
                 story = other.story
         return story
 
@@ -148,6 +179,7 @@ def assign(members: Iterable[Member]) -> Iterator[tuple[int, int]]:
     def decide(entry: _Entry) -> tuple[int, int]:
         story = window.best_story(entry)
         entry.story = entry.member.article_id if story is None else story
+        window.index(entry)
         return entry.member.article_id, entry.story
 
     def forget(before: datetime) -> None:

@@ -8,10 +8,13 @@ news prose dropped), title and lead terms weighted up, strongest first, as
 "term:weight …" under SIGNATURE_BYTES. Both only count terms: no model, no I/O.
 """
 
+import heapq
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -33,7 +36,7 @@ SIGNATURE_TERMS: Final = 24  # at most this many terms
 MAX_WEIGHT: Final = 9  # weights are stored as one digit, 1 … 9
 TITLE_WEIGHT: Final = 3.0  # a title occurrence counts as this many body ones
 LEAD_TERMS: Final = 60  # the first body terms (the lead) count LEAD_WEIGHT times
-LEAD_WEIGHT: Final = 1.5
+LEAD_WEIGHT: Final = 2.0
 
 URL_WEIGHT: Final = 6.0  # a URL section's vote, against the lexicon's
 URL_SHARE: Final = 0.5  # …or this share of the lexicon's total, if more
@@ -58,8 +61,20 @@ def describe(url: str, title_terms: list[str], body_terms: list[str]) -> Topic:
     body_counts = Counter(body_terms)
     return Topic(
         category(url, title_terms, body_counts),
-        signature(title_terms, body_terms, body_counts),
+        signature(title_terms, body_terms, body_counts, _host_words(url)),
     )
+
+
+def _host_words(url: str) -> frozenset[str]:
+    """The words of a URL's host (sport, 1prime, front): a site's name in its own pages
+    would make all its articles look alike."""
+    host = url.partition("//")[2].partition("/")[0]
+    return _words_of_host(host.rpartition("@")[2].partition(":")[0].lower())
+
+
+@lru_cache(maxsize=4096)
+def _words_of_host(host: str) -> frozenset[str]:
+    return frozenset(re.split(r"[.\-]", host))
 
 
 def url_section(url: str) -> str | None:
@@ -67,10 +82,13 @@ def url_section(url: str) -> str | None:
     parts = urlsplit(url.lower())
     folders = parts.path.split("/")[:-1]  # the last part is the article's own slug
     hosts = (parts.hostname or "").split(".")[:-1]  # sport.example.ru, championat.com
-    for token in folders + hosts:
+    for token in folders:
         for word in _URL_TOKEN.findall(token):
             if found := URL_SECTIONS.get(word) or _section_of_parts(word):
                 return found
+    for token in hosts:
+        if found := URL_SECTIONS.get(token):
+            return found
     return None
 
 
@@ -81,48 +99,82 @@ def _section_of_parts(word: str) -> str | None:
     return None
 
 
-def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str:
-    scores = dict.fromkeys(CATEGORIES, 0.0)
+def _lexicon() -> dict[str, tuple[tuple[int, int], ...]]:
+    """term → ((category's index in CATEGORIES, weight), …): one lookup a term."""
+    found: dict[str, list[tuple[int, int]]] = {}
     for name, words in CATEGORY_WORDS.items():
-        total = 0
-        for term in title_terms:
-            total += TITLE_VOTE * words.get(term, 0)
-        for term, count in body_counts.items():
-            if weight := words.get(term):
-                total += weight * min(count, BODY_CAP)
-        scores[name] = total
-    if section := url_section(url):
-        scores[section] += max(URL_WEIGHT, URL_SHARE * sum(scores.values()))
-    best = max(CATEGORIES, key=lambda name: (scores[name], name == DEFAULT_CATEGORY))
-    return best if scores[best] > 0 else DEFAULT_CATEGORY
+        for term, weight in words.items():
+            found.setdefault(term, []).append((CATEGORIES.index(name), weight))
+    return {term: tuple(votes) for term, votes in found.items()}
 
 
-def _distinctive(term: str) -> bool:
-    return len(term) > 1 and term not in COMMON
+_LEXICON: Final = _lexicon()
+_DEFAULT: Final = CATEGORIES.index(DEFAULT_CATEGORY)
 
 
-def signature(title_terms: list[str], body_terms: list[str], body_counts: Counter[str]) -> str:
-    """ "term:weight …", strongest first (ties by term), at most SIGNATURE_BYTES."""
-    scores: dict[str, float] = {}
-    for term, count in body_counts.items():
-        if _distinctive(term):
-            scores[term] = 1.0 + math.log(count)
-    for term in dict.fromkeys(body_terms[:LEAD_TERMS]):
-        if term in scores:
-            scores[term] *= LEAD_WEIGHT
+def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str:
+    scores = [0.0] * len(CATEGORIES)
+    lexicon = _LEXICON
     for term in title_terms:
-        if _distinctive(term):
-            scores[term] = scores.get(term, 0.0) + TITLE_WEIGHT
+        for index, weight in lexicon.get(term, ()):
+            scores[index] += TITLE_VOTE * weight
+    for term in body_counts.keys() & lexicon.keys():
+        count = min(body_counts[term], BODY_CAP)
+        for index, weight in lexicon[term]:
+            scores[index] += weight * count
+    if section := url_section(url):
+        scores[CATEGORIES.index(section)] += max(URL_WEIGHT, URL_SHARE * sum(scores))
+    best = max(range(len(CATEGORIES)), key=lambda i: (scores[i], i == _DEFAULT, -i))
+    return CATEGORIES[best] if scores[best] > 0 else DEFAULT_CATEGORY
+
+
+_LOG: Final = tuple(1.0 + math.log(count) if count else 0.0 for count in range(64))
+
+
+_NUMBER: Final = re.compile(r"[1-9][0-9]{1,3}")  # 10 … 9999: amounts, counts, years
+
+
+def signature(
+    title_terms: list[str],
+    body_terms: list[str],
+    body_counts: Counter[str],
+    skip: frozenset[str] = frozenset(),
+) -> str:
+    """ "term:weight …", strongest first (ties by term), at most SIGNATURE_BYTES.
+
+    A term's score: 1 + ln(count in the body), LEAD_WEIGHT times that in the lead, plus
+    TITLE_WEIGHT for each time in the title. Common words, the site's own name, single
+    letters, ids and times ("00", "18t16") are left out.
+    """
+    title = Counter(title_terms)
+    lead = set(body_terms[:LEAD_TERMS])
+    log = _LOG
+    scores: dict[str, float] = {}
+    # Terms once in the body and in neither the title nor the lead score the least (1):
+    # they are only looked at when the others are too few.
+    repeated = [term for term, count in body_counts.items() if count > 1]
+    for pool in (lead.union(title, repeated), body_counts.keys()):
+        for term in pool - scores.keys() - COMMON - skip:
+            if len(term) < 2 or not (term.isalpha() or _NUMBER.fullmatch(term)):
+                continue
+            count = body_counts.get(term, 0)
+            score = log[count] if count < len(log) else 1.0 + math.log(count)
+            if term in lead:
+                score *= LEAD_WEIGHT
+            scores[term] = score + TITLE_WEIGHT * title.get(term, 0)
+        if len(scores) >= SIGNATURE_TERMS:
+            break
     if not scores:
         return ""
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:SIGNATURE_TERMS]
-    top = ranked[0][1]
-    parts: list[str] = []
-    size = -1
-    for term, score in ranked:
-        part = f"{term}:{max(1, min(MAX_WEIGHT, round(MAX_WEIGHT * score / top)))}"
-        size += len(part.encode()) + 1
-        if size > SIGNATURE_BYTES:
-            break
-        parts.append(part)
-    return " ".join(parts)
+    # The SIGNATURE_TERMS best, by score then term (a set's order is not the same in
+    # every process: the order here must not come from it).
+    if len(scores) > SIGNATURE_TERMS:
+        least = heapq.nlargest(SIGNATURE_TERMS, scores.values())[-1]
+        scores = {term: score for term, score in scores.items() if score >= least}
+    ranked = sorted(sorted(scores.items()), key=itemgetter(1), reverse=True)[:SIGNATURE_TERMS]
+    scale = MAX_WEIGHT / ranked[0][1]
+    text = " ".join([f"{term}:{max(1, round(scale * score))}" for term, score in ranked])
+    data = text.encode()
+    if len(data) <= SIGNATURE_BYTES:
+        return text
+    return data[: max(0, data.rfind(b" ", 0, SIGNATURE_BYTES + 1))].decode()

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, select, tup
 from sqlalchemy.orm import Session
 
 from app.databases import database_for
-from app.models import Article, ArticleSignature, Story
+from app.models import ArchiveState, Article, ArticleSignature, Story
 from app.search.analyzer import terms
 from app.stories import grouping
 from app.stories.topics import CATEGORIES, describe
@@ -240,6 +240,12 @@ def assign_pending(connection: Connection) -> StoryReport:
     caller's transaction (which has begun writing)."""
     report = StoryReport()
     database = database_for(connection)
+    # Writers queue on archive_state's row (every write takes it, 0008): taken first, it
+    # keeps two ingests from assigning the same pending articles side by side; what is
+    # read after it is what the one before committed.
+    connection.execute(
+        update(ArchiveState).where(ArchiveState.id == 1).values(version=ArchiveState.version)
+    )
     report.described = _describe_missing(connection)
     times = connection.scalars(
         select(Article.published_at)

@@ -20,7 +20,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any, cast
 
@@ -193,11 +193,23 @@ def _describe_missing(connection: Connection) -> int:
         after = rows[-1].id
 
 
+# Instants grouping can add WINDOW to, or take it from, twice over: an article dated in
+# year 1 or 9999 is grouped as if a few days later or earlier (its stored date is kept).
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + 3 * grouping.WINDOW
+_LATEST = datetime.max.replace(tzinfo=UTC) - 3 * grouping.WINDOW
+
+
+def _clamped(instant: datetime) -> datetime:
+    return min(max(instant, _EARLIEST), _LATEST)
+
+
 def _windows(times: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
-    """The union of [t - WINDOW, t + WINDOW] over the sorted times, as disjoint ranges."""
+    """The union of [t - WINDOW, t + WINDOW] over the sorted times, as disjoint ranges
+    (for the extreme dates, see _clamped: the range still holds their articles)."""
     merged: list[tuple[datetime, datetime]] = []
     for t in times:
-        low, high = t - grouping.WINDOW, t + grouping.WINDOW
+        low = t - grouping.WINDOW if t >= _EARLIEST else datetime.min.replace(tzinfo=UTC)
+        high = t + grouping.WINDOW if t <= _LATEST else datetime.max.replace(tzinfo=UTC)
         if merged and low <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], high))
         else:
@@ -228,7 +240,7 @@ def _stream(connection: Connection, low: datetime, high: datetime) -> Iterator[g
         rows = connection.execute(stmt).all()
         for row in rows:
             yield grouping.Member(
-                row.id, row.published_at, row.source_id, row.signature or "", row.story_id
+                row.id, _clamped(row.published_at), row.source_id, row.signature or "", row.story_id
             )
         if len(rows) < PAGE:
             return

@@ -246,5 +246,7 @@ def summary_json(report: IngestReport, seconds: float) -> dict[str, object]:
         "unchanged": report.unchanged,
         "rejected": len(report.rejected),
         "rejects": [{"file": path, "reason": reason} for path, reason in report.rejected],
+        # Articles given a story after the batches (new, changed, or left pending before).
+        "stories_assigned": report.stories.assigned,
         "seconds": round(seconds, 3),
     }

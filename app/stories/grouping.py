@@ -21,9 +21,9 @@ from typing import Final
 WINDOW: Final = timedelta(hours=36)  # articles of one story are at most this far apart
 THRESHOLD: Final = 0.3  # the least cosine at which an article joins another's story
 BACKGROUND: Final = 1000  # pseudo-articles (sharing no term) added to the window's count
-CANDIDATE_POSTINGS: Final = 50  # entries of one term looked at for candidates (the latest)
-CANDIDATE_TERMS: Final = 10  # the strongest terms of an article find its candidates
-CANDIDATES: Final = 20  # candidates scored exactly, the most promising first
+CANDIDATE_POSTINGS: Final = 20  # entries of one term looked at for candidates (the latest)
+CANDIDATE_TERMS: Final = 6  # the strongest terms of an article find its candidates
+CANDIDATES: Final = 10  # candidates scored exactly, the most promising first
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,9 +123,13 @@ class _Window:
         """The entry's idf-weighted unit vector, fixed the first time it is needed."""
         if entry.vector is None:
             total = len(self.entries) + BACKGROUND
-            entry.vector = _normalised(
-                {t: w * math.log(total / (self.df[t] + 1)) for t, w in entry.weights.items()}
+            df = self.df
+            vector = _normalised(
+                {t: w * math.log(total / (df[t] + 1)) for t, w in entry.weights.items()}
             )
+            if len(vector) == len(entry.weights):
+                entry.weights = vector  # the same terms: keep one dict, not two
+            entry.vector = vector
         return entry.vector
 
     def best_story(self, entry: _Entry) -> int | None:

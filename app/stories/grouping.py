@@ -39,13 +39,16 @@ class Member:
 
 def parse(signature: str) -> dict[str, float]:
     """term → weight of a signature ("term:weight …"; a bare term weighs 1)."""
-    try:  # the signatures of app.stories.topics: every part "term:digit"
-        weights = {term: float(weight) for term, weight in map(_split, signature.split())}
-        if not weights or min(weights.values()) > 0:
-            return weights
-    except ValueError:
-        pass
-    weights = {}
+    parts = signature.replace(":", " ").split()
+    terms, weights = parts[0::2], parts[1::2]
+    if signature.count(":") == len(weights) == len(terms) == len(set(terms)):
+        try:  # the signatures of app.stories.topics: every part "term:digit"
+            found = dict(zip(terms, map(float, weights), strict=True))
+            if not found or min(found.values()) > 0:
+                return found
+        except ValueError:
+            pass
+    found = {}
     for part in signature.split():
         term, _, weight = part.partition(":")
         try:
@@ -53,13 +56,8 @@ def parse(signature: str) -> dict[str, float]:
         except ValueError:
             value = 1.0
         if term and value > 0:
-            weights[term] = max(value, weights.get(term, 0.0))
-    return weights
-
-
-def _split(part: str) -> tuple[str, str]:
-    term, weight = part.split(":")
-    return term, weight
+            found[term] = max(value, found.get(term, 0.0))
+    return found
 
 
 def _normalised(weights: dict[str, float]) -> dict[str, float]:

@@ -133,16 +133,17 @@ class _Window:
     def best_story(self, entry: _Entry) -> int | None:
         """The story of the closest assigned entry within WINDOW, if close enough.
 
-        Candidates are the entries sharing one of the entry's CANDIDATE_TERMS strongest
-        terms that are not too common in the window; the CANDIDATES of them with the
-        highest partial score get their exact cosine.
+        Candidates are the assigned entries sharing one of the entry's CANDIDATE_TERMS
+        strongest terms (of a common term, its latest CANDIDATE_POSTINGS entries); the
+        CANDIDATES of them with the highest partial score get their exact cosine, ties to
+        the lowest article id.
         """
         vector = self.vector(entry)
         cap = CANDIDATE_POSTINGS
         postings = self.postings
         partial: dict[_Entry, float] = {}
         get = partial.get
-        strongest = heapq.nlargest(CANDIDATE_TERMS, vector.items(), key=lambda item: item[1])
+        strongest = heapq.nlargest(CANDIDATE_TERMS, vector.items(), key=itemgetter(1))
         for term, weight in strongest:
             posting = postings.get(term)
             if posting is None:

@@ -111,6 +111,8 @@ _DEFAULT: Final = CATEGORIES.index(DEFAULT_CATEGORY)
 
 
 def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str:
+    """The lexicon's votes (title words TITLE_VOTE times, body words up to BODY_CAP
+    times) plus the URL section's; the highest wins, ties to society, then the earlier."""
     scores = [0.0] * len(CATEGORIES)
     lexicon = _LEXICON
     for term in title_terms:

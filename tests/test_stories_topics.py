@@ -186,6 +186,13 @@ def test_similarity_of_signatures() -> None:
     assert similarity("ромашка склад", "склад ромашка") == pytest.approx(1.0)  # bare terms
 
 
+def test_signatures_parse_leniently() -> None:
+    assert grouping.parse("тверь:9 склад:3") == {"тверь": 9.0, "склад": 3.0}
+    assert grouping.parse("тверь склад") == {"тверь": 1.0, "склад": 1.0}  # older, bare
+    assert grouping.parse("тверь:x склад:0 :4 склад:2") == {"тверь": 1.0, "склад": 2.0}
+    assert grouping.parse("") == {}
+
+
 # Stories
 
 

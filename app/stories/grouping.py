@@ -21,9 +21,9 @@ from typing import Final
 WINDOW: Final = timedelta(hours=36)  # articles of one story are at most this far apart
 THRESHOLD: Final = 0.3  # the least cosine at which an article joins another's story
 BACKGROUND: Final = 1000  # pseudo-articles (sharing no term) added to the window's count
-CANDIDATE_POSTINGS: Final = 50  # entries of one term looked at for candidates (the latest)
-CANDIDATE_TERMS: Final = 10  # the strongest terms of an article find its candidates
-CANDIDATES: Final = 20  # candidates scored exactly, the most promising first
+CANDIDATE_POSTINGS: Final = 20  # entries of one term looked at for candidates (the latest)
+CANDIDATE_TERMS: Final = 6  # the strongest terms of an article find its candidates
+CANDIDATES: Final = 10  # candidates scored exactly, the most promising first
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +39,16 @@ class Member:
 
 def parse(signature: str) -> dict[str, float]:
     """term → weight of a signature ("term:weight …"; a bare term weighs 1)."""
-    try:  # the signatures of app.stories.topics: every part "term:digit"
-        weights = {term: float(weight) for term, weight in map(_split, signature.split())}
-        if not weights or min(weights.values()) > 0:
-            return weights
-    except ValueError:
-        pass
-    weights = {}
+    parts = signature.replace(":", " ").split()
+    terms, weights = parts[0::2], parts[1::2]
+    if signature.count(":") == len(weights) == len(terms) == len(set(terms)):
+        try:  # the signatures of app.stories.topics: every part "term:digit"
+            found = dict(zip(terms, map(float, weights), strict=True))
+            if not found or min(found.values()) > 0:
+                return found
+        except ValueError:
+            pass
+    found = {}
     for part in signature.split():
         term, _, weight = part.partition(":")
         try:
@@ -53,13 +56,8 @@ def parse(signature: str) -> dict[str, float]:
         except ValueError:
             value = 1.0
         if term and value > 0:
-            weights[term] = max(value, weights.get(term, 0.0))
-    return weights
-
-
-def _split(part: str) -> tuple[str, str]:
-    term, weight = part.split(":")
-    return term, weight
+            found[term] = max(value, found.get(term, 0.0))
+    return found
 
 
 def _normalised(weights: dict[str, float]) -> dict[str, float]:
@@ -123,24 +121,29 @@ class _Window:
         """The entry's idf-weighted unit vector, fixed the first time it is needed."""
         if entry.vector is None:
             total = len(self.entries) + BACKGROUND
-            entry.vector = _normalised(
-                {t: w * math.log(total / (self.df[t] + 1)) for t, w in entry.weights.items()}
+            df = self.df
+            vector = _normalised(
+                {t: w * math.log(total / (df[t] + 1)) for t, w in entry.weights.items()}
             )
+            if len(vector) == len(entry.weights):
+                entry.weights = vector  # the same terms: keep one dict, not two
+            entry.vector = vector
         return entry.vector
 
     def best_story(self, entry: _Entry) -> int | None:
         """The story of the closest assigned entry within WINDOW, if close enough.
 
-        Candidates are the entries sharing one of the entry's CANDIDATE_TERMS strongest
-        terms that are not too common in the window; the CANDIDATES of them with the
-        highest partial score get their exact cosine.
+        Candidates are the assigned entries sharing one of the entry's CANDIDATE_TERMS
+        strongest terms (of a common term, its latest CANDIDATE_POSTINGS entries); the
+        CANDIDATES of them with the highest partial score get their exact cosine, ties to
+        the lowest article id.
         """
         vector = self.vector(entry)
         cap = CANDIDATE_POSTINGS
         postings = self.postings
         partial: dict[_Entry, float] = {}
         get = partial.get
-        strongest = heapq.nlargest(CANDIDATE_TERMS, vector.items(), key=lambda item: item[1])
+        strongest = heapq.nlargest(CANDIDATE_TERMS, vector.items(), key=itemgetter(1))
         for term, weight in strongest:
             posting = postings.get(term)
             if posting is None:

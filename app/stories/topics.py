@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 from typing import Final
-from urllib.parse import urlsplit
 
 from app.stories.lexicon import CATEGORY_WORDS, COMMON, URL_SECTIONS
 
@@ -79,15 +78,14 @@ def _words_of_host(host: str) -> frozenset[str]:
 
 def url_section(url: str) -> str | None:
     """The category a URL's section names (path folders, then host labels), if any."""
-    parts = urlsplit(url.lower())
-    folders = parts.path.split("/")[:-1]  # the last part is the article's own slug
-    hosts = (parts.hostname or "").split(".")[:-1]  # sport.example.ru, championat.com
-    for token in folders:
-        for word in _URL_TOKEN.findall(token):
-            if found := URL_SECTIONS.get(word) or _section_of_parts(word):
-                return found
-    for token in hosts:
-        if found := URL_SECTIONS.get(token):
+    host, _, path = url.lower().partition("//")[2].partition("/")
+    folders = path.partition("?")[0].partition("#")[0].rpartition("/")[0]  # not the slug
+    for word in _URL_TOKEN.findall(folders):
+        if found := URL_SECTIONS.get(word) or _section_of_parts(word):
+            return found
+    # sport.example.ru, championat.com
+    for label in host.rpartition("@")[2].partition(":")[0].split(".")[:-1]:
+        if found := URL_SECTIONS.get(label):
             return found
     return None
 
@@ -113,6 +111,8 @@ _DEFAULT: Final = CATEGORIES.index(DEFAULT_CATEGORY)
 
 
 def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str:
+    """The lexicon's votes (title words TITLE_VOTE times, body words up to BODY_CAP
+    times) plus the URL section's; the highest wins, ties to society, then the earlier."""
     scores = [0.0] * len(CATEGORIES)
     lexicon = _LEXICON
     for term in title_terms:
@@ -128,7 +128,8 @@ def category(url: str, title_terms: list[str], body_counts: Counter[str]) -> str
     return CATEGORIES[best] if scores[best] > 0 else DEFAULT_CATEGORY
 
 
-_LOG: Final = tuple(1.0 + math.log(count) if count else 0.0 for count in range(64))
+# 1 + ln(count) for a body count (0 for none); counts beyond the table count as its last.
+_LOG: Final = tuple(1.0 + math.log(count) if count else 0.0 for count in range(1024))
 
 
 _NUMBER: Final = re.compile(r"[1-9][0-9]{1,3}")  # 10 … 9999: amounts, counts, years
@@ -148,20 +149,21 @@ def signature(
     """
     title = Counter(title_terms)
     lead = set(body_terms[:LEAD_TERMS])
-    log = _LOG
+    log, body, heading = _LOG, body_counts.get, title.get
+    most = len(log) - 1
     scores: dict[str, float] = {}
     # Terms once in the body and in neither the title nor the lead score the least (1):
     # they are only looked at when the others are too few.
     repeated = [term for term, count in body_counts.items() if count > 1]
     for pool in (lead.union(title, repeated), body_counts.keys()):
-        for term in pool - scores.keys() - COMMON - skip:
-            if len(term) < 2 or not (term.isalpha() or _NUMBER.fullmatch(term)):
-                continue
-            count = body_counts.get(term, 0)
-            score = log[count] if count < len(log) else 1.0 + math.log(count)
-            if term in lead:
-                score *= LEAD_WEIGHT
-            scores[term] = score + TITLE_WEIGHT * title.get(term, 0)
+        scores.update(
+            {
+                term: log[min(body(term, 0), most)] * (LEAD_WEIGHT if term in lead else 1.0)
+                + TITLE_WEIGHT * heading(term, 0)
+                for term in pool - scores.keys() - COMMON - skip
+                if len(term) > 1 and (term.isalpha() or _NUMBER.fullmatch(term))
+            }
+        )
         if len(scores) >= SIGNATURE_TERMS:
             break
     if not scores:

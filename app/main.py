@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 
 from app.access.middleware import Access, AccessControl
-from app.api import articles, authors, changes, export, feeds, health, sources
+from app.api import articles, authors, changes, export, feeds, health, sources, stories
 from app.api.params import reject_nul
 from app.cache.counts import CountCache
 from app.cache.responses import GZIP_LEVEL, CachedResponses, ResponseCache
@@ -33,7 +33,8 @@ log = logging.getLogger("app")
 DESCRIPTION = """
 An archive of news articles, mostly Russian, served as JSON.
 
-* Filter `/api/v1/articles` by date (`from`, `to`), `author`, `source` and `language`.
+* Filter `/api/v1/articles` by date (`from`, `to`), `author`, `source`, `language` and
+  `category`; `/api/v1/stories` groups the articles of every source about one event.
 * Page with `cursor` (keyset: any depth costs the same) or `page` (up to 10,000 items deep).
 * Every error is `application/problem+json` (RFC 9457) naming each bad parameter.
 """
@@ -116,7 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog, enabled=settings.access_log)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
-    routers = [m.router for m in (articles, export, feeds, sources, authors, changes, health)]
+    routers = [
+        m.router for m in (articles, export, feeds, stories, sources, authors, changes, health)
+    ]
     for router in routers:
         api.include_router(router)
     app.include_router(api)

@@ -10,6 +10,11 @@ EXPLAIN on PostgreSQL; see docs/indexes.md):
 * ``article_authors`` carries a copy of the article's published_at so that
   ``ix_article_authors_author_id_published_at`` answers "this author's newest articles"
   from the index alone, without sorting all of a prolific author's articles.
+* ``ix_articles_category_published_at_id``: the category filter, newest first.
+* ``ix_articles_story_id_published_at_id``: a story's articles newest first (/stories/{id},
+  ``/articles?story_id=``, and the ingest's recount of a story's aggregates).
+* ``ix_stories_importance_id`` and ``ix_stories_last_published_at_id``: the two orders of
+  /stories, walked in index order; ``ix_stories_category_importance_id`` for one category.
 * ``name_key`` columns hold ``casefold()``-ed names: SQLite's lower() and LIKE only fold
   ASCII, so Cyrillic case-insensitive matching and prefix search use these indexed keys.
 """
@@ -21,6 +26,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ColumnElement,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -31,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
+from app.stories.topics import CATEGORIES
 
 
 def name_key(name: str) -> str:
@@ -159,6 +166,12 @@ class Article(Base):
         Index("ix_articles_published_at_id", "published_at", "id"),
         Index("ix_articles_source_id_published_at_id", "source_id", "published_at", "id"),
         Index("ix_articles_language_published_at_id", "language", "published_at", "id"),
+        Index("ix_articles_category_published_at_id", "category", "published_at", "id"),
+        Index("ix_articles_story_id_published_at_id", "story_id", "published_at", "id"),
+        # On SQLite the migration enforces the same with triggers (0009).
+        CheckConstraint(
+            "category IN ({})".format(", ".join(f"'{c}'" for c in CATEGORIES)), name="category"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,6 +191,10 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # One of app.stories.topics.CATEGORIES, decided at ingest.
+    category: Mapped[str] = mapped_column(String(16), server_default="other")
+    # The story (stories.id) it reports; None only until the ingest assigns one.
+    story_id: Mapped[int | None] = mapped_column(Integer)
 
     source: Mapped[Source] = relationship(lazy="raise")
     bylines: Mapped[list["ArticleAuthor"]] = relationship(
@@ -204,3 +221,41 @@ class ArticleAuthor(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     author: Mapped[Author] = relationship(lazy="raise")
+
+
+class ArticleSignature(Base):
+    """What app.stories.topics.describe() made of an article besides its category: the
+    signature that stories and similar articles compare (opaque text). Kept apart from
+    articles, whose rows every listing reads."""
+
+    __tablename__ = "article_signatures"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    signature: Mapped[str] = mapped_column(Text)
+
+
+class Story(Base):
+    """Articles that report the same event (app.stories.grouping), with aggregates the
+    ingest keeps exact (app.ingest.stories): its id is the id of the article that started
+    it; `article_id` is its representative (the first report), whose title it shows."""
+
+    __tablename__ = "stories"
+    __table_args__ = (
+        Index("ix_stories_importance_id", "importance", "id"),
+        Index("ix_stories_last_published_at_id", "last_published_at", "id"),
+        Index("ix_stories_category_importance_id", "category", "importance", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    article_count: Mapped[int] = mapped_column(Integer)
+    source_count: Mapped[int] = mapped_column(Integer)
+    first_published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # sort=importance: see app.ingest.stories.importance().
+    importance: Mapped[float] = mapped_column(Double)

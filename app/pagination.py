@@ -109,6 +109,22 @@ SORTS: tuple[SortOrder, ...] = (
         needs_search=True,
     ),
     SortOrder(
+        "stories",
+        "importance",
+        _key(("importance", float), ("id", int)),
+        descending=True,
+        description="most important first, the default: 2·log2(sources) + log2(articles) + "
+        "the day of its last article, so a story reported by twice as many sources ranks "
+        "as one two days newer, and twice as many articles as one a day newer",
+    ),
+    SortOrder(
+        "stories",
+        "-last_published_at",
+        _key(("last_published_at", datetime), ("id", int)),
+        descending=True,
+        description="the latest updated first (by its newest article)",
+    ),
+    SortOrder(
         "authors",
         "name",
         _key(("name_key", str), ("id", int)),

@@ -9,9 +9,11 @@ everywhere it is used, not a silently missing dict key.
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, PlainSerializer, TypeAdapter, WithJsonSchema
+
+from app.stories.topics import CATEGORIES
 
 # RFC 3339 with the offset the value carries (pydantic would turn +00:00 into "Z";
 # we show the publisher's own spelling of the offset).
@@ -22,6 +24,11 @@ Timestamp = Annotated[
 ]
 
 Language = Literal["ru", "en", "other"]
+# app.stories.topics.CATEGORIES, spelled out for the type checker (checked below).
+Category = Literal[
+    "society", "economy", "technology", "sports", "entertainment", "science", "other"
+]
+assert get_args(Category) == CATEGORIES
 Interval = Literal["day", "week", "month", "year"]
 
 
@@ -96,6 +103,18 @@ class ArticleItem:
         Field(
             description="The first ~300 characters of the body, cut at a word boundary.",
             examples=["ОМСК, 6 ноября, ФедералПресс. В Омске открылся форум…"],
+        ),
+    ]
+    category: Annotated[
+        Category,
+        Field(description="What the article is about, decided at ingest.", examples=["economy"]),
+    ]
+    story_id: Annotated[
+        int | None,
+        Field(
+            description="The story (GET /stories/{id}): the articles of every source that "
+            "report the same event. Null only while the ingest has not yet assigned it.",
+            examples=[1],
         ),
     ]
 
@@ -284,12 +303,124 @@ class Histogram:
 
 
 @dataclass(slots=True)
+class CategoryCount:
+    value: Category
+    count: Annotated[int, Field(examples=[120])]
+
+
+@dataclass(slots=True)
 class Facets:
     total: Annotated[int, Field(description="Articles matching the filters (and q).")]
     sources: Annotated[list[SourceCount], Field(description="Top sources by count (facet_limit).")]
     authors: Annotated[list[AuthorCount], Field(description="Top authors by count (facet_limit).")]
     languages: list[LanguageCount]
+    categories: Annotated[list[CategoryCount], Field(description="Most articles first.")]
     published_at: Histogram
+
+
+@dataclass(slots=True)
+class StoryArticle:
+    """An article of a story, as a story's card lists it."""
+
+    id: Annotated[int, Field(examples=[12])]
+    title: Annotated[str, Field(examples=["В Омске стартовал российско-казахстанский форум"])]
+    source: SourceRef
+    url: Annotated[str, Field(examples=["https://fedpress.ru/news/55/economy/2359002"])]
+    published_at: Annotated[
+        Timestamp,
+        Field(
+            description="RFC 3339, in the publisher's own UTC offset.",
+            examples=["2019-11-06T12:26:00+03:00"],
+        ),
+    ]
+
+
+@dataclass(slots=True)
+class StoryItem:
+    """A story: the articles of every source that report the same event."""
+
+    __pydantic_config__ = _TRIMMABLE
+
+    id: Annotated[
+        int,
+        Field(description="The id of the article that started the story.", examples=[12]),
+    ]
+    title: Annotated[
+        str,
+        Field(
+            description="The title of its first report.",
+            examples=["В Омске стартовал российско-казахстанский форум"],
+        ),
+    ]
+    category: Annotated[
+        Category, Field(description="The most common among its articles.", examples=["economy"])
+    ]
+    language: Annotated[Language, Field(examples=["ru"])]
+    article_count: Annotated[int, Field(examples=[12])]
+    source_count: Annotated[int, Field(description="Distinct sources.", examples=[7])]
+    first_published_at: Annotated[
+        Timestamp,
+        Field(description="Its first article (UTC).", examples=["2019-11-06T09:26:00+00:00"]),
+    ]
+    last_published_at: Annotated[
+        Timestamp,
+        Field(description="Its last article (UTC).", examples=["2019-11-07T08:00:00+00:00"]),
+    ]
+    top_articles: Annotated[
+        list[StoryArticle],
+        Field(description="A few of its articles: the first report, then the newest."),
+    ]
+
+
+@dataclass(slots=True)
+class StoryPage:
+    items: list[StoryItem]
+    total: Annotated[int, Field(description="Stories matching the filters, over all pages.")]
+    limit: Annotated[int, Field(examples=[20])]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; null on the last page."),
+    ]
+
+
+@dataclass(slots=True)
+class Story(StoryItem):
+    """A story with all its articles (GET /stories/{id})."""
+
+    __pydantic_config__ = _TRIMMABLE
+
+    articles: Annotated[
+        list[ArticleListItem], Field(description="Every article of the story, newest first.")
+    ] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SimilarArticle(ArticleListItem):
+    """An article close in content to the one asked about."""
+
+    __pydantic_config__ = _TRIMMABLE
+
+    similarity: Annotated[
+        float,
+        Field(
+            description="How close its signature is to the article's, 0 (nothing shared) to 1.",
+            examples=[0.42],
+        ),
+    ] = 0.0
+    same_story: Annotated[
+        bool, Field(description="It belongs to the article's own story.", examples=[True])
+    ] = False
+
+
+@dataclass(slots=True)
+class SimilarArticles:
+    items: Annotated[
+        list[SimilarArticle],
+        Field(
+            description="The articles of its own story first (closest first), then others "
+            "by similarity."
+        ),
+    ]
 
 
 _adapters: dict[type[Any], TypeAdapter[Any]] = {}

@@ -34,12 +34,14 @@ PG_SERVER_URL = os.environ.get(
 # Emptied before each test, in this order (article_changes last: deleting articles leaves
 # tombstones there).
 TABLES = (
+    "article_signatures",
     "article_authors",
     "articles",
     "authors",
     "sources",
     "article_counts",
     "article_changes",
+    "stories",
     "article_files",
     "api_keys",
 )

@@ -36,7 +36,9 @@ SOURCES = "/api/v1/sources"
 AUTHORS = "/api/v1/authors"
 SEARCH = "/api/v1/articles?q=ледоход"
 CHANGES_FEED = "/api/v1/changes?limit=1000"
-URLS = (ARTICLES, SOURCES, AUTHORS, SEARCH, CHANGES_FEED)
+STORIES = "/api/v1/stories"
+SIMILAR = "/api/v1/articles/{first}/similar"  # {first}: the id of FIRST
+URLS = (ARTICLES, SOURCES, AUTHORS, SEARCH, CHANGES_FEED, STORIES, SIMILAR)
 
 FIRST = "https://first.ru/1"  # by Анна Первая in Первый источник, the only ледоход
 FIRST_ID = f"(SELECT id FROM articles WHERE url = '{FIRST}')"
@@ -146,6 +148,15 @@ CHANGES = {
         on_both(f"DELETE FROM article_changes WHERE article_id = {FIRST_ID}"),
         lambda a: FIRST not in [i["url"] for i in items(a, CHANGES_FEED)],
     ),
+    "stories": Change(
+        on_both("UPDATE stories SET title = 'S'"),
+        lambda a: {s["title"] for s in items(a, STORIES)} == {"S"},
+    ),
+    "article_signatures": Change(
+        # The three articles share their bodies' words: emptied, FIRST shares nothing.
+        on_both(f"UPDATE article_signatures SET signature = '' WHERE article_id = {FIRST_ID}"),
+        lambda a: all(i["similarity"] == 0 for i in items(a, SIMILAR)),
+    ),
     SEARCH_INDEX: Change(
         {
             "sqlite": (
@@ -224,10 +235,11 @@ def by_hand(database_url: str, sql: str) -> None:
 def cache_answers(api: TestClient) -> dict[str, httpx.Response]:
     """Each URL answered, then answered again from the cache under the same version."""
     cached = {}
+    first_id = next(i["id"] for i in api.get(ARTICLES).json()["items"] if i["url"] == FIRST)
     for url in URLS:
-        first = api.get(url)
+        first = api.get(url.format(first=first_id))
         assert first.status_code == 200, (url, first.text)
-        again = api.get(url)
+        again = api.get(url.format(first=first_id))
         assert (again.content, again.headers["etag"]) == (first.content, first.headers["etag"])
         cached[url] = first
     return cached
@@ -240,7 +252,7 @@ def assert_every_answer_is_new(
     the old one. Returns the new answers."""
     answers = {}
     for url, old in cached.items():
-        new = api.get(url, headers={"If-None-Match": old.headers["etag"]})
+        new = api.get(str(old.request.url), headers={"If-None-Match": old.headers["etag"]})
         assert new.status_code == 200, (url, new.status_code)
         assert new.headers["etag"] != old.headers["etag"], url
         answers[url] = new.json()

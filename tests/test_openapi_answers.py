@@ -34,6 +34,7 @@ def ids(client: TestClient) -> dict[str, int]:
         "article_id": article["id"],
         "source_id": article["source"]["id"],
         "author_id": article["authors"][0]["id"],
+        "story_id": article["story_id"],
     }
 
 
@@ -45,6 +46,9 @@ REQUESTS: dict[str, list[tuple[str, int]]] = {
     "/api/v1/articles/feed.atom": [("", 200), ("?from=soon", 400)],
     "/api/v1/articles/feed.rss": [("", 200), ("?from=soon", 400)],
     "/api/v1/articles/{article_id}": [("", 200), ("?fields=nope", 400)],
+    "/api/v1/articles/{article_id}/similar": [("", 200), ("?limit=0", 400)],
+    "/api/v1/stories": [("", 200), ("?category=nope", 400), ("?sort=-importance", 400)],
+    "/api/v1/stories/{story_id}": [("", 200), ("?fields=nope", 400)],
     "/api/v1/sources": [("", 200), ("?x=%00", 400)],  # NUL in any parameter
     "/api/v1/sources/{source_id}": [("", 200)],
     "/api/v1/authors": [("", 200), ("?limit=0", 400)],

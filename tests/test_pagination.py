@@ -17,7 +17,11 @@ from tests.factories import write_article
 from tests.test_articles_api import walk
 
 # Where each list is served, and the query that makes its needs_search orders valid.
-LISTS: dict[str, str] = {"articles": "/api/v1/articles", "authors": "/api/v1/authors"}
+LISTS: dict[str, str] = {
+    "articles": "/api/v1/articles",
+    "authors": "/api/v1/authors",
+    "stories": "/api/v1/stories",
+}
 SEARCH = "q=" + quote("форум")
 COUNT = 25
 
@@ -40,6 +44,20 @@ def archive(client: TestClient, corpus: Path, ingest) -> TestClient:  # type: ig
             authors=[f"Автор {i % 7}", f"Соавтор {i:02}"],
             source="Один" if i % 2 else "Два",
             paragraphs=["форум " * (i % 5) + "новости дня", "второй абзац"],
+        )
+    # Stories: reports sharing no word, all at one instant, so each is a story of its
+    # own and every story key ties (broken by id).
+    for i in range(12):
+        words = " ".join(f"тема{i}слово{j}" for j in range(6))
+        write_article(
+            corpus,
+            f"story-{i:02}.txt",
+            title=f"тема{i}заголовок",
+            published="2019-12-01T12:00:00+00:00",
+            url=f"https://b.ru/{i}",
+            authors=(),
+            source="Три",
+            paragraphs=[words],
         )
     ingest(corpus, batch_size=9)
     return client

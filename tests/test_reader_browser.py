@@ -232,6 +232,61 @@ def test_search_filter_and_read_an_article(reader: str, tab: Tab, tmp_path: Path
     tab.assert_clean()
 
 
+def test_stories_of_a_category_and_their_articles(reader: str, tab: Tab) -> None:
+    page = tab.page
+    page.goto(f"{reader}/")
+    expect(page.locator("#summary")).to_have_text("24 articles · showing 20")
+    page.get_by_role("link", name="Stories", exact=True).click()
+    expect(page.get_by_role("heading", name="Top stories")).to_be_visible()
+    expect(page.locator("#search")).to_be_hidden()
+    expect(page.locator("#results")).to_be_hidden()
+    assert "view=stories" in page.url
+    stories = page.locator("#story-list .story-item")
+    expect(page.locator("#stories-summary")).to_have_text(
+        re.compile(r"^\d+ stories · showing \d+$")
+    )
+    assert stories.count() >= 5
+    # The two reports of the forum's opening from one source make one story of 2 articles.
+    forum = stories.filter(has_text="В Омске стартовал российско-казахстанский форум")
+    expect(forum.locator(".meta")).to_contain_text("2 articles · 1 source")
+    # A category, from the picker: the one sports story.
+    page.get_by_label("Category", exact=True).select_option("sports")
+    page.get_by_role("button", name="Show stories").click()
+    expect(page.locator("#stories-summary")).to_have_text("1 story · showing 1")
+    expect(stories).to_have_count(1)
+    expect(stories.locator(".category")).to_have_text("Sports")
+    assert "category=sports" in page.url
+    # Open it: its articles, then one of them, and back.
+    stories.get_by_role("link").click()
+    view = page.locator("#story")
+    expect(view).to_be_visible()
+    expect(view.get_by_role("heading", level=2)).to_have_text(
+        "Хоккеисты «Авангарда» обыграли СКА в овертайме"
+    )
+    expect(view.locator(".meta").first).to_contain_text("Sports · 1 article · 1 source")
+    expect(page.locator("#story-articles .result")).to_have_count(1)
+    assert re.search(r"[?&]story=\d+", page.url)
+    page.locator("#story-articles a").click()
+    expect(page.locator("#article")).to_be_visible()
+    expect(view).to_be_hidden()
+    expect(page.locator("#article h2")).to_have_text(
+        "Хоккеисты «Авангарда» обыграли СКА в овертайме"
+    )
+    page.get_by_role("button", name="← Back to results").click()
+    expect(view).to_be_visible()
+    page.get_by_role("button", name="← Back to stories").click()
+    expect(page.locator("#stories")).to_be_visible()
+    expect(stories).to_have_count(1)
+    # A shared link opens the same view; the Articles view is one click away.
+    page.goto(f"{reader}/?view=stories&category=economy")
+    expect(page.get_by_label("Category", exact=True)).to_have_value("economy")
+    expect(page.locator("#story-list .category").first).to_have_text("Economy")
+    page.get_by_role("link", name="Articles", exact=True).click()
+    expect(page.locator("#results")).to_be_visible()
+    expect(page.locator("#summary")).to_have_text("24 articles · showing 20")
+    tab.assert_clean()
+
+
 def test_article_text_is_never_run_as_html(reader: str, tab: Tab) -> None:
     page = tab.page
     page.goto(f"{reader}/?q=блогеров")

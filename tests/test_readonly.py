@@ -35,7 +35,7 @@ def every_endpoint(client: TestClient) -> list[str]:
     """Each GET path of the schema, with an id that exists, plus searches and pages."""
     paths = []
     for path in client.get("/openapi.json").json()["paths"]:
-        for name in ("article_id", "source_id", "author_id"):
+        for name in ("article_id", "source_id", "author_id", "story_id"):
             path = path.replace("{" + name + "}", "1")
         paths.append(path)
     first = client.get("/api/v1/articles?limit=1").json()

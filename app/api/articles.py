@@ -8,7 +8,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api.deps import ReplyDep, SettingsDep
-from app.api.fields import DETAIL_FIELDS, LIST_FIELDS, DetailFields, ListFields, parse_fields
+from app.api.fields import (
+    DETAIL_FIELDS,
+    LIST_FIELDS,
+    SIMILAR_FIELDS,
+    DetailFields,
+    ListFields,
+    SimilarFields,
+    parse_fields,
+)
 from app.api.params import MAX_ID, ArticleSort, Cursor, Limit, Page, article_filters, resolve_sort
 from app.cache.responses import Answer
 from app.errors import not_found, problem_responses
@@ -16,7 +24,8 @@ from app.pagination import next_page, read_pager
 from app.queries.articles import get_article, list_articles
 from app.queries.facets import facets
 from app.queries.listing import ArticleFilters
-from app.schemas import Article, ArticlePage, Facets, Interval
+from app.queries.stories import similar_articles
+from app.schemas import Article, ArticlePage, Facets, Interval, SimilarArticles
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 
@@ -100,5 +109,35 @@ def get_article_route(
             raise not_found("article", article_id)
         modified = format_datetime(article.updated_at.astimezone(UTC), usegmt=True)
         return Answer(article, {"Last-Modified": modified}, include=wanted)
+
+    return reply(build)
+
+
+@router.get(
+    "/{article_id:int}/similar",
+    response_model=SimilarArticles,
+    summary="The articles closest in content to one article, its own story's first",
+    responses=problem_responses(400, 404, 503, 504, s404="No article with this id."),
+)
+def similar_articles_route(
+    reply: ReplyDep,
+    settings: SettingsDep,
+    article_id: Annotated[int, Path(description="Article id.", ge=1, le=MAX_ID, examples=[1])],
+    limit: Annotated[
+        int, Query(ge=1, le=50, description="How many articles, 1–50.", examples=[10])
+    ] = 10,
+    fields: SimilarFields = None,
+) -> Response:
+    """The other articles of its story (closest first), then articles that share the
+    most distinctive terms of its signature, found through the search index and ranked by
+    how close their signatures are (`similarity`)."""
+    wanted = parse_fields(fields, SIMILAR_FIELDS)
+
+    def build(session: Session) -> Answer:
+        found = similar_articles(session, article_id, limit, settings.search_rank_window)
+        if found is None:
+            raise not_found("article", article_id)
+        include = None if wanted is None else {"items": {"__all__": wanted}}
+        return Answer(SimilarArticles(found), include=include)
 
     return reply(build)

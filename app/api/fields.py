@@ -10,15 +10,19 @@ from typing import Annotated
 from fastapi import Query
 
 from app.errors import invalid_params
-from app.schemas import Article, ArticleListItem
+from app.schemas import Article, ArticleListItem, SimilarArticle, Story, StoryItem
 
 LIST_FIELDS = tuple(field.name for field in fields(ArticleListItem))
 DETAIL_FIELDS = tuple(field.name for field in fields(Article))
+SIMILAR_FIELDS = tuple(field.name for field in fields(SimilarArticle) if field.name != "highlight")
+STORY_FIELDS = tuple(field.name for field in fields(StoryItem))
+STORY_DETAIL_FIELDS = tuple(field.name for field in fields(Story))
 
 
-def _description(known: tuple[str, ...], extra: str = "") -> str:
+def _description(known: tuple[str, ...], extra: str = "", *, of: str = "article") -> str:
+    example = "id,title,published_at,source" if of == "article" else "id,title,article_count"
     return (
-        "Comma-separated fields to include in each article, e.g. `id,title,published_at,source` "
+        f"Comma-separated fields to include in each {of}, e.g. `{example}` "
         f"(all when left out): {', '.join(f'`{name}`' for name in known)}.{extra}"
     )
 
@@ -37,6 +41,31 @@ DetailFields = Annotated[
         max_length=500,
         description=_description(DETAIL_FIELDS),
         examples=["id,title,body"],
+    ),
+]
+
+SimilarFields = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description=_description(SIMILAR_FIELDS),
+        examples=["id,title,similarity,same_story"],
+    ),
+]
+StoryFields = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description=_description(STORY_FIELDS, of="story"),
+        examples=["id,title,article_count,source_count"],
+    ),
+]
+StoryDetailFields = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description=_description(STORY_DETAIL_FIELDS, of="story"),
+        examples=["id,title,articles"],
     ),
 ]
 

@@ -10,6 +10,7 @@ from app.errors import invalid_params
 from app.pagination import SortOrder, sort_description, sort_order, sorts_of
 from app.queries.listing import ArticleFilters
 from app.search.query import MAX_QUERY_CHARS, QueryError, SearchQuery, parse_query
+from app.stories.topics import CATEGORIES
 
 MAX_REPEAT = 50
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
@@ -31,7 +32,7 @@ Page = Annotated[
 ]
 
 
-def _sort_names(list_name: str) -> Any:
+def sort_names(list_name: str) -> Any:
     """A Literal of the list's sort order names (app.pagination.SORTS), so that FastAPI
     checks `sort` with the other parameters and the OpenAPI document lists them."""
     return Literal[tuple(sorts_of(list_name))]
@@ -40,9 +41,11 @@ def _sort_names(list_name: str) -> Any:
 if TYPE_CHECKING:  # the names come from the registry at run time; to mypy they are str
     ArticleSortName = str
     AuthorSortName = str
+    StorySortName = str
 else:
-    ArticleSortName = _sort_names("articles")
-    AuthorSortName = _sort_names("authors")
+    ArticleSortName = sort_names("articles")
+    AuthorSortName = sort_names("authors")
+    StorySortName = sort_names("stories")
 
 ArticleSort = Annotated[
     ArticleSortName | None,
@@ -50,6 +53,17 @@ ArticleSort = Annotated[
 ]
 AuthorSort = Annotated[
     AuthorSortName, Query(description=sort_description("authors"), examples=["name"])
+]
+CategoryParam = Annotated[
+    list[NameValue],
+    Query(
+        description="Category, one of: " + ", ".join(f"`{c}`" for c in CATEGORIES) + "; "
+        "may repeat (any of them). Another value is a 400 naming it.",
+        examples=["economy"],
+    ),
+]
+StorySort = Annotated[
+    StorySortName, Query(description=sort_description("stories"), examples=["importance"])
 ]
 Cursor = Annotated[
     str | None,
@@ -97,7 +111,7 @@ def _fromisoformat(text: str) -> datetime:
         return datetime.fromisoformat(f"{head}+{tail}")
 
 
-def _check_repeats(**values: list[Any]) -> None:
+def check_repeats(**values: list[Any]) -> None:
     for name, items in values.items():
         if len(items) > MAX_REPEAT:
             raise invalid_params((name, f"may repeat at most {MAX_REPEAT} times"))
@@ -173,9 +187,20 @@ async def article_filters(
             examples=["форумы Казахстана -Омск"],
         ),
     ] = None,
+    category: CategoryParam = [],  # noqa: B006
+    story_id: Annotated[
+        list[Id],
+        Query(description="Story id (GET /stories): its articles; may repeat.", examples=[12]),
+    ] = [],  # noqa: B006
 ) -> ArticleFilters:
-    _check_repeats(
-        author=author, author_id=author_id, source=source, source_id=source_id, language=language
+    check_repeats(
+        author=author,
+        author_id=author_id,
+        source=source,
+        source_id=source_id,
+        language=language,
+        category=category,
+        story_id=story_id,
     )
     start = parse_instant("from", published_from, end=False) if published_from else None
     end = parse_instant("to", published_to, end=True) if published_to else None
@@ -189,14 +214,27 @@ async def article_filters(
         sources=source,
         source_ids=source_id,
         languages=language,
-        search=_parse_search(q),
+        search=parse_search(q),
         updated_since=(
             parse_instant("updated_since", updated_since, end=False) if updated_since else None
         ),
+        categories=check_categories(category),
+        story_ids=story_id,
     )
 
 
-def _parse_search(q: str | None) -> SearchQuery | None:
+def check_categories(names: list[str]) -> list[str]:
+    """The categories asked for, or a 400 naming each unknown one."""
+    unknown = [name for name in dict.fromkeys(names) if name not in CATEGORIES]
+    if unknown:
+        known = ", ".join(CATEGORIES)
+        raise invalid_params(
+            *(("category", f"unknown category {name[:40]!r}; one of: {known}") for name in unknown)
+        )
+    return names
+
+
+def parse_search(q: str | None) -> SearchQuery | None:
     if q is None or not q.strip():
         return None
     try:

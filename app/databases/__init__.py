@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import column, table
 
 from app.schemas import Interval
+from app.search.analyzer import terms
 from app.search.query import SearchQuery
 
 # What one article puts in the search index, made ready for its database by the ingest's
@@ -146,9 +147,15 @@ class Database(ABC):
 
     # The search index.
 
-    @abstractmethod
     def index_entry(self, title: str, body: str) -> IndexEntry:
         """An article's index entry, from its title and body (pure: runs in workers)."""
+        return self.index_entry_of(terms(title), terms(body))
+
+    @abstractmethod
+    def index_entry_of(self, title_terms: list[str], body_terms: list[str]) -> IndexEntry:
+        """An article's index entry from the analyzer's terms of its title and body
+        (app.search.analyzer.terms), for a caller that has them already (the ingest
+        also describes the article with them)."""
 
     @abstractmethod
     def write_index(
@@ -235,6 +242,17 @@ class Database(ABC):
         self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]
     ) -> None:
         """Insert rows that are known to be new, the fastest way this database has."""
+
+    @abstractmethod
+    def set_ints(
+        self,
+        connection: Connection,
+        table: TableClause,
+        column: str,
+        values: Sequence[tuple[int, int | None]],
+    ) -> None:
+        """Set an integer column of many rows, given as (id, value), in as few statements
+        as this database allows (a statement-level trigger fires once per statement)."""
 
     @abstractmethod
     def refresh_statistics(self, connection: Connection) -> None:

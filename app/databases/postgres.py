@@ -71,7 +71,6 @@ from app.databases import (
 )
 from app.schemas import Interval
 from app.search import keys
-from app.search.analyzer import terms
 from app.search.query import Phrase, SearchQuery
 
 PG_TABLE = "article_search"
@@ -324,8 +323,8 @@ class PostgreSQL(Database):
     def server_probe(self, url: URL) -> ServerProbe:
         return PostgresProbe(_conninfo(url))
 
-    def index_entry(self, title: str, body: str) -> IndexEntry:
-        return (tsvector_text(terms(title), terms(body)),)
+    def index_entry_of(self, title_terms: list[str], body_terms: list[str]) -> IndexEntry:
+        return (tsvector_text(title_terms, body_terms),)
 
     def write_index(
         self,
@@ -440,6 +439,26 @@ class PostgreSQL(Database):
         with cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row([row[c] for c in columns])
+
+    def set_ints(
+        self,
+        connection: Connection,
+        table: TableClause,
+        column: str,
+        values: Sequence[tuple[int, int | None]],
+    ) -> None:
+        # One statement: the statement-level triggers (counts, changes feed) fire once.
+        if values:
+            # Names come from the code, never from input; the values are bound.
+            statement = (
+                f"UPDATE {table.name} AS t SET {column} = v.value "  # noqa: S608
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:values AS integer[])) "
+                "AS v(id, value) WHERE t.id = v.id"
+            )
+            connection.execute(
+                text(statement),
+                {"ids": [id_ for id_, _ in values], "values": [v for _, v in values]},
+            )
 
     def refresh_statistics(self, connection: Connection) -> None:
         # A freshly filled table has no statistics until autovacuum gets to it, and the

@@ -60,7 +60,6 @@ from app.databases import (
 )
 from app.schemas import Interval
 from app.search import keys
-from app.search.analyzer import terms
 from app.search.query import Phrase, SearchQuery
 
 FTS_TABLE = "articles_fts"
@@ -233,8 +232,8 @@ class SQLite(Database):
             return SqliteVersion(path)
         return NoVersion()
 
-    def index_entry(self, title: str, body: str) -> IndexEntry:
-        return " ".join(terms(title)), " ".join(terms(body))
+    def index_entry_of(self, title_terms: list[str], body_terms: list[str]) -> IndexEntry:
+        return " ".join(title_terms), " ".join(body_terms)
 
     def write_index(
         self,
@@ -351,6 +350,22 @@ class SQLite(Database):
     ) -> None:
         if rows:
             connection.execute(insert(table), rows)
+
+    def set_ints(
+        self,
+        connection: Connection,
+        table: TableClause,
+        column: str,
+        values: Sequence[tuple[int, int | None]],
+    ) -> None:
+        # Row triggers only: one executemany costs what one statement would.
+        if values:
+            statement = (
+                table.update()
+                .where(table.c.id == bindparam("row_id"))
+                .values({column: bindparam("value")})
+            )
+            connection.execute(statement, [{"row_id": i, "value": v} for i, v in values])
 
     def refresh_statistics(self, connection: Connection) -> None:
         connection.exec_driver_sql("ANALYZE")

@@ -31,6 +31,8 @@ CSV_COLUMNS = (
     "photo_credit",
     "ingested_at",
     "updated_at",
+    "category",
+    "story_id",
 )
 # Names in a byline are split at commas (app.ingest.parser), so none holds ", ".
 LIST_SEPARATOR = ", "
@@ -65,6 +67,8 @@ def csv_rows(items: Iterable[ArticleRecord], *, header: bool = False) -> str:
                 item.photo_credit or "",
                 item.ingested_at.isoformat(),
                 item.updated_at.isoformat(),
+                item.category,
+                "" if item.story_id is None else item.story_id,
             )
         )
     return buffer.getvalue()

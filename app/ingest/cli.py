@@ -6,7 +6,9 @@ scripts grep for, or with --json a single JSON object instead.
 
 `--delete URL…` removes articles instead (a URL that names none goes to stderr as
 `URL: reason`), and `--prune FOLDER` loads FOLDER, then removes the articles whose files
-are gone from it (app.ingest.remove). Exit status 1 when anything was rejected.
+are gone from it (app.ingest.remove). `--restory` describes every article again and
+assigns every story anew (app.ingest.stories.restory). Exit status 1 when anything was
+rejected.
 """
 
 import argparse
@@ -34,6 +36,7 @@ from app.config import get_settings
 from app.db import make_engine
 from app.ingest.loader import IngestReport, default_workers, ingest_paths, iter_article_files
 from app.ingest.remove import Removal, delete_urls, prune
+from app.ingest.stories import restory
 from app.migrate import upgrade_to_head
 
 PROGRESS_MIN_FILES = 200
@@ -57,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="FOLDER",
         help="load FOLDER, then remove the articles whose files are gone from it",
     )
+    parser.add_argument(
+        "--restory",
+        action="store_true",
+        help="compute every article's category and story again (after app/stories changed), "
+        "instead of loading anything",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object on stdout"
@@ -75,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--delete and --prune do not go together")
     if args.prune and not Path(args.prune).is_dir():
         parser.error(f"--prune: {args.prune} is not a folder")
+    if args.restory and (args.paths or args.delete or args.prune):
+        parser.error("--restory takes no paths, and goes with neither --delete nor --prune")
+    if args.restory:
+        return _restory(as_json=args.json)
     if args.delete:
         return _delete(args.delete, as_json=args.json)
     paths = [args.prune] if args.prune else args.paths or ["seeds"]
@@ -131,6 +144,23 @@ def _delete(urls: list[str], *, as_json: bool) -> int:
             print(f"{url}: {reason}", file=sys.stderr, flush=True)
         print(removal_summary(removal))
     return 1 if removal.not_found else 0
+
+
+def _restory(*, as_json: bool) -> int:
+    engine = make_engine(get_settings().database_url)
+    started = time.perf_counter()
+    try:
+        upgrade_to_head(engine)
+        report = restory(engine)
+    finally:
+        engine.dispose()
+    seconds = round(time.perf_counter() - started, 3)
+    counts = {"described": report.described, "assigned": report.assigned}
+    if as_json:
+        print(json.dumps(counts | {"stories": report.stories, "seconds": seconds}))
+    else:
+        print(f"articles described: {report.described}, assigned: {report.assigned}")
+    return 0
 
 
 def removal_summary(removal: Removal) -> str:
@@ -216,5 +246,7 @@ def summary_json(report: IngestReport, seconds: float) -> dict[str, object]:
         "unchanged": report.unchanged,
         "rejected": len(report.rejected),
         "rejects": [{"file": path, "reason": reason} for path, reason in report.rejected],
+        # Articles given a story after the batches (new, changed, or left pending before).
+        "stories_assigned": report.stories.assigned,
         "seconds": round(seconds, 3),
     }

@@ -5,6 +5,11 @@ index together), so an interrupted run leaves whole articles only, and a re-run 
 the load. Memory holds one batch plus the id caches of sources and authors, never the
 list of files. How each database writes fast (COPY, ids, the write lock) is in
 app.databases.
+
+Each article's category and signature (app.stories.topics) are computed with its index
+entry in the worker processes, from the same terms, and written with its row. After the
+batches, every article without a story gets one (app.ingest.stories.assign_pending); a
+changed article leaves its story in its batch and is assigned again.
 """
 
 import multiprocessing
@@ -22,7 +27,18 @@ from sqlalchemy.orm import Session
 
 from app.databases import Database, IndexedArticle, IndexEntry, database_for
 from app.ingest.parser import ParsedArticle, ParseError, parse_article
-from app.models import Article, ArticleAuthor, ArticleFile, Author, Source, name_key
+from app.ingest.stories import StoryReport, assign_pending, leave_stories, refresh_stories
+from app.models import (
+    Article,
+    ArticleAuthor,
+    ArticleFile,
+    ArticleSignature,
+    Author,
+    Source,
+    name_key,
+)
+from app.search.analyzer import terms
+from app.stories.topics import Topic, describe
 
 BATCH_SIZE = 500
 _ARTICLES = cast(Table, Article.__table__)
@@ -30,6 +46,7 @@ _BYLINES = cast(Table, ArticleAuthor.__table__)
 _SOURCES = cast(Table, Source.__table__)
 _AUTHORS = cast(Table, Author.__table__)
 _FILES = cast(Table, ArticleFile.__table__)
+_SIGNATURES = cast(Table, ArticleSignature.__table__)
 PREPARE_WINDOW = 2000  # files handed to the worker pool at a time
 
 
@@ -40,6 +57,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    stories: StoryReport = field(default_factory=StoryReport)
 
     def summary(self) -> str:
         return (
@@ -140,6 +158,7 @@ class _Loader:
             ]
             self.database.bulk_insert(connection, _ARTICLES, rows)
             self._record_files(list(zip(ids, new, strict=True)))
+            self._signatures(list(zip(ids, new, strict=True)))
             for id_, item in zip(ids, new, strict=True):
                 bylines += self._bylines(id_, item.article)
                 new_entries.append(IndexedArticle(id_, item.article.published_at, item.index))
@@ -149,10 +168,17 @@ class _Loader:
             self.session.execute(
                 delete(ArticleAuthor).where(ArticleAuthor.article_id.in_(changed_ids))
             )
+            # Out of their stories (the next assignment places them again), then updated.
+            left = leave_stories(connection, changed_ids)
             self.session.execute(
                 update(Article),
                 [{"id": id_} | self._row(item, now) for id_, item in changed],
             )
+            connection.execute(
+                delete(ArticleSignature).where(ArticleSignature.article_id.in_(changed_ids))
+            )
+            self._signatures(changed)
+            refresh_stories(connection, left)
             for id_, item in changed:
                 bylines += self._bylines(id_, item.article)
                 changed_entries.append(IndexedArticle(id_, item.article.published_at, item.index))
@@ -172,6 +198,10 @@ class _Loader:
         rows = [{"article_id": id_, "path": item.path} for id_, item in files]
         self.database.bulk_insert(connection, _FILES, rows)
 
+    def _signatures(self, articles: list[tuple[int, "Prepared"]]) -> None:
+        rows = [{"article_id": id_, "signature": item.topic.signature} for id_, item in articles]
+        self.database.bulk_insert(self.session.connection(), _SIGNATURES, rows)
+
     def _row(self, item: "Prepared", now: datetime) -> dict[str, Any]:
         article = item.article
         return {
@@ -187,6 +217,7 @@ class _Loader:
             "photo_credit": article.photo_credit,
             "content_hash": item.digest,
             "updated_at": now,
+            "category": item.topic.category,
         }
 
     def _bylines(self, article_id: int, article: ParsedArticle) -> list[dict[str, Any]]:
@@ -203,12 +234,14 @@ class _Loader:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A file's article, parsed, hashed and analysed for search: the CPU-bound part."""
+    """A file's article, parsed, hashed, analysed for search and described (category and
+    signature): the CPU-bound part."""
 
     article: ParsedArticle
     digest: str
     index: IndexEntry
     path: str  # absolute, symlinks resolved: what --prune compares
+    topic: Topic
 
 
 def prepare(database: Database, path: Path) -> Prepared | str:
@@ -219,8 +252,11 @@ def prepare(database: Database, path: Path) -> Prepared | str:
         return str(exc)
     except OSError as exc:
         return exc.strerror or str(exc)
-    index = database.index_entry(article.title, article.body)
-    return Prepared(article, article.content_hash(), index, str(path.resolve()))
+    # Analysed once: the index entry and the description take the same terms.
+    title_terms, body_terms = terms(article.title), terms(article.body)
+    index = database.index_entry_of(title_terms, body_terms)
+    topic = describe(article.url, title_terms, body_terms)
+    return Prepared(article, article.content_hash(), index, str(path.resolve()), topic)
 
 
 def _prepared(
@@ -290,6 +326,12 @@ def ingest_paths(
             if len(batch) >= batch_size:
                 flush()
         flush()
+        # Every pending article (this run's, a crashed run's, or older than stories)
+        # gets its story, in one transaction.
+        with session.begin():
+            connection = session.connection()
+            database.begin_writing(connection)
+            report.stories = assign_pending(connection)
     if report.inserted or report.updated:
         # The planner picks its scans from statistics, which a fresh load leaves stale.
         with engine.begin() as connection:

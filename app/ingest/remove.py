@@ -4,7 +4,8 @@ are gone from a folder (`ingest.py --prune`).
 A removal is a plain DELETE of the article rows; the database does the rest in the same
 transaction, whoever deletes: bylines and the search index go with the article (foreign
 keys and migration 0002's trigger), the count table and the data version follow (0005,
-0006), and the changes feed keeps a tombstone (0008). Sources and authors stay, with one
+0006), and the changes feed keeps a tombstone (0008). The stories the articles leave are
+recounted (app.ingest.stories), or removed when empty. Sources and authors stay, with one
 article fewer (an ingest running meanwhile may be about to use them).
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.databases import database_for
 from app.ingest.parser import ParseError, parse_article
+from app.ingest.stories import refresh_stories, stories_of
 from app.models import Article, ArticleFile
 
 BATCH = 500
@@ -42,9 +44,15 @@ def _chunks(items: Iterable[str], size: int) -> Iterable[list[str]]:
 
 
 def _delete_ids(session: Session, ids: Sequence[int]) -> None:
+    """Delete the articles, and bring the stories they leave up to date (one fewer
+    article, or gone when empty) in the same transaction."""
+    connection = session.connection()
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
+        # A story keeps its id when the article that started it goes: ids are not reused.
+        left = stories_of(connection, chunk).values()
         session.execute(delete(Article).where(Article.id.in_(chunk)))
+        refresh_stories(connection, left)
 
 
 def delete_urls(engine: Engine, urls: Sequence[str]) -> Removal:

@@ -63,6 +63,8 @@ def list_item(row: Row[Any]) -> ArticleListItem:
         language=row.language,
         word_count=row.word_count,
         excerpt=row.excerpt,
+        category=row.category,
+        story_id=row.story_id,
     )
 
 
@@ -78,6 +80,8 @@ def article_record(row: Row[Any], kind: type[R]) -> R:
         language=row.language,
         word_count=row.word_count,
         excerpt=row.excerpt,
+        category=row.category,
+        story_id=row.story_id,
         body=row.body,
         photo_credit=row.photo_credit,
         ingested_at=row.ingested_at,

@@ -12,6 +12,7 @@ from app.queries.listing import ArticleFilters, plan_listing
 from app.schemas import (
     AuthorCount,
     Bucket,
+    CategoryCount,
     Facets,
     Histogram,
     Interval,
@@ -29,7 +30,7 @@ def _as_instant(value: Any) -> datetime:
 def facets(
     session: Session, filters: ArticleFilters, *, facet_limit: int, interval: Interval
 ) -> Facets:
-    empty = Facets(0, [], [], [], Histogram(interval, []))
+    empty = Facets(0, [], [], [], [], Histogram(interval, []))
     listing = plan_listing(session, filters)
     if listing is None:
         return empty
@@ -66,6 +67,12 @@ def facets(
         .order_by(count.desc(), Article.language),
         params,
     ).all()
+    categories = session.execute(
+        counted(Article.category)
+        .group_by(Article.category)
+        .order_by(count.desc(), Article.category),
+        params,
+    ).all()
     # The start of the UTC day/week (Monday)/month/year holding published_at.
     bucket = database_for(session).date_bucket(Article.published_at, interval).label("bucket")
     buckets = session.execute(counted(bucket).group_by(bucket).order_by(bucket), params).all()
@@ -74,5 +81,6 @@ def facets(
         sources=[SourceCount(r.id, r.name, r.domain, r.n) for r in sources],
         authors=[AuthorCount(r.id, r.name, r.n) for r in authors],
         languages=[LanguageCount(r.language, r.n) for r in languages],
+        categories=[CategoryCount(r.category, r.n) for r in categories],
         published_at=Histogram(interval, [Bucket(_as_instant(r.bucket), r.n) for r in buckets]),
     )

@@ -70,6 +70,8 @@ class ArticleFilters:
     languages: list[str] = field(default_factory=list)
     search: SearchQuery | None = None
     updated_since: datetime | None = None  # inclusive, on updated_at
+    categories: list[str] = field(default_factory=list)  # app.stories.topics.CATEGORIES
+    story_ids: list[int] = field(default_factory=list)
 
     def key(self) -> Hashable:
         """What identifies the set of articles these filters select (for cached counts)."""
@@ -83,6 +85,8 @@ class ArticleFilters:
             tuple(sorted(set(self.languages))),
             self.search,
             self.updated_since,
+            tuple(sorted(set(self.categories))),
+            tuple(sorted(set(self.story_ids))),
         )
 
 
@@ -99,11 +103,26 @@ class Shape:
     search: Drive
     exact_keys: bool  # the date range is exactly a key range (app.search.keys)
     updated: bool = False  # updated_since (the count table cannot answer it)
+    categories: bool = False  # nor these two
+    stories: bool = False
 
     @property
     def other_filters(self) -> bool:
         """Filters besides the dates and the search."""
-        return bool(self.authors or self.sources or self.languages or self.updated)
+        return bool(
+            self.authors
+            or self.sources
+            or self.languages
+            or self.updated
+            or self.categories
+            or self.stories
+        )
+
+    @property
+    def counted_by_table(self) -> bool:
+        """Whether the count table (by day, source and language) can count the listing
+        without its search."""
+        return not (self.authors or self.updated or self.categories or self.stories)
 
 
 @dataclass
@@ -165,7 +184,7 @@ class Listing:
         connection = session.connection()
 
         def count() -> tuple[int, bool]:
-            if not self.shape.search and not self.shape.authors and not self.shape.updated:
+            if not self.shape.search and self.shape.counted_by_table:
                 found = count_in_range(
                     connection,
                     self.filters.published_from,
@@ -221,6 +240,8 @@ def page_columns(columns: Columns, database: str) -> Select[*tuple[Any, ...]]:
         Article.language,
         Article.word_count,
         Article.excerpt,
+        Article.category,
+        Article.story_id,
         Source.id.label("source_id"),
         Source.name.label("source_name"),
         Source.domain.label("source_domain"),
@@ -262,6 +283,10 @@ def _conditions(shape: Shape, *, dates: bool = True) -> list[ColumnElement[bool]
         where.append(published_at <= bindparam("end", type_=UTCDateTime()))
     if shape.updated:
         where.append(Article.updated_at >= bindparam("updated_since", type_=UTCDateTime()))
+    if shape.categories:
+        where.append(Article.category.in_(bindparam("categories", expanding=True)))
+    if shape.stories:
+        where.append(Article.story_id.in_(bindparam("story_ids", expanding=True)))
     return where
 
 
@@ -333,17 +358,7 @@ def _count_statement(shape: Shape) -> Select[*tuple[Any, ...]]:
 def _count_driving(connection: Connection, listing: "Listing") -> int:
     """The rows the driving side holds, counted up to COUNT_WORK + 1."""
     shape = listing.shape
-    driving_shape = Shape(
-        shape.database,
-        shape.authors,
-        shape.sources,
-        shape.languages,
-        shape.start,
-        shape.end,
-        "",
-        shape.exact_keys,
-        shape.updated,
-    )
+    driving_shape = Shape(**{**shape.__dict__, "search": ""})
     statement = built(("count", driving_shape), lambda: _count_statement(driving_shape))
     params = listing.params | {"work": COUNT_WORK + 1}
     return int(connection.scalar(statement, params) or 0)
@@ -399,6 +414,10 @@ def plan_listing(session: Session, filters: ArticleFilters) -> Listing | None:
         params["end"] = end
     if filters.updated_since is not None:
         params["updated_since"] = filters.updated_since
+    if filters.categories:
+        params["categories"] = filters.categories
+    if filters.story_ids:
+        params["story_ids"] = filters.story_ids
     shape = Shape(
         database.name,
         authors,
@@ -409,6 +428,8 @@ def plan_listing(session: Session, filters: ArticleFilters) -> Listing | None:
         "",
         keys.exact_range(start, end),
         filters.updated_since is not None,
+        bool(filters.categories),
+        bool(filters.story_ids),
     )
     listing = Listing(shape, params, filters, source_ids)
     if filters.search is not None:
@@ -498,7 +519,7 @@ def _newest(shape: Shape) -> Select[*tuple[Any, ...]]:
 def _count_selected(connection: Connection, listing: Listing) -> int:
     """The articles the other filters select in the date range: exact from the count
     table without authors, else counted up to COUNT_WORK + 1."""
-    if not listing.shape.authors and not listing.shape.updated:
+    if listing.shape.counted_by_table:
         return count_in_range(
             connection,
             listing.filters.published_from,

@@ -1,4 +1,5 @@
-// The reader page: search, filters, facets and articles from /api/v1.
+// The reader page: search, filters, facets and articles from /api/v1; and a Stories view
+// (the top stories of a period, by category, each opened to read its articles).
 //
 // Article data is only ever put into the page as text nodes (textContent, createTextNode).
 // Highlights come from the server HTML-escaped with matches in <mark>…</mark>: they are
@@ -13,6 +14,11 @@ const LABELS = {
   language: "Language", sort: "Order", cursor: "Page",
 };
 const LANGUAGES = { ru: "Russian", en: "English", other: "Other" };
+const CATEGORIES = {
+  society: "Society", economy: "Economy", technology: "Technology", sports: "Sports",
+  entertainment: "Entertainment", science: "Science", other: "Other",
+};
+const STORY_FILTERS = ["from", "to", "category"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const DAY_MS = 86400000;
 
@@ -26,6 +32,12 @@ const state = {
   listing: null, // AbortController of the listing being loaded
   loadingMore: false,
   archive: null, // {first, last}: Dates of the oldest and newest article, from /sources
+  view: "articles", // or "stories"
+  storyParams: null, // the filters of the stories shown (null: none loaded yet)
+  storyCursor: null,
+  storyShown: 0,
+  storyListing: null, // AbortController of the stories being loaded
+  story: null, // the id of the open story
 };
 
 // ---------------------------------------------------------------- API
@@ -483,7 +495,7 @@ let articleAbort = null;
 async function openArticle(id, { push }) {
   articleAbort?.abort();
   articleAbort = new AbortController();
-  if (push) history.pushState({ article: id }, "", listingUrl(state.params, id));
+  if (push) history.pushState({ article: id }, "", viewUrl(id));
   showError("");
   try {
     renderArticle(await api(`articles/${encodeURIComponent(id)}`, null, articleAbort.signal));
@@ -509,7 +521,7 @@ function renderArticle(article) {
   const lang = langOf(article);
   if (lang) view.setAttribute("lang", lang);
   else view.removeAttribute("lang");
-  $("results").hidden = true;
+  for (const id of ["results", "stories", "story"]) $(id).hidden = true;
   view.hidden = false;
   document.title = `${article.title} — News archive`;
   window.scrollTo(0, 0);
@@ -521,15 +533,154 @@ function closeArticle() {
     history.back(); // popstate shows the list
     return;
   }
-  history.replaceState(null, "", listingUrl(state.params));
+  history.replaceState(null, "", viewUrl());
   showList();
 }
 
 function showList() {
   articleAbort?.abort();
   $("article").hidden = true;
-  $("results").hidden = false;
-  document.title = "News archive";
+  const stories = state.view === "stories";
+  $("results").hidden = stories;
+  $("stories").hidden = !stories || state.story !== null;
+  $("story").hidden = !stories || state.story === null;
+  document.title = stories ? "Stories — News archive" : "News archive";
+}
+
+// The address of what is shown: the view, its filters, the open story and article.
+function viewUrl(article) {
+  if (state.view !== "stories") return listingUrl(state.params, article);
+  const query = new URLSearchParams(state.storyParams || "");
+  query.set("view", "stories");
+  if (state.story !== null) query.set("story", state.story);
+  if (article) query.set("article", article);
+  return `?${query}`;
+}
+
+// ---------------------------------------------------------------- stories
+
+function setView(view) {
+  state.view = view;
+  document.body.classList.toggle("stories-view", view === "stories");
+  const [on, off] = view === "stories" ? ["view-stories", "view-articles"] : ["view-articles", "view-stories"];
+  $(on).setAttribute("aria-current", "page");
+  $(off).removeAttribute("aria-current");
+}
+
+function storyFormParams() {
+  const params = new URLSearchParams();
+  const storyForm = $("story-filters");
+  for (const name of STORY_FILTERS) {
+    const value = storyForm.elements[name].value.trim();
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+async function loadStories(params) {
+  state.storyListing?.abort();
+  const listing = new AbortController();
+  state.storyListing = listing;
+  state.storyParams = params;
+  state.storyCursor = null;
+  state.storyShown = 0;
+  showError("");
+  $("story-list").replaceChildren();
+  $("more-stories").hidden = true;
+  $("stories-summary").textContent = "Loading…";
+  try {
+    renderStories(await api("stories", withLimit(params), listing.signal));
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    $("stories-summary").textContent = "";
+    showError(error.message);
+  }
+}
+
+async function moreStories() {
+  const listing = state.storyListing;
+  if (!state.storyCursor || !listing) return;
+  try {
+    const page = await api("stories", withLimit(state.storyParams, state.storyCursor), listing.signal);
+    if (state.storyListing === listing) renderStories(page);
+  } catch (error) {
+    if (error.name !== "AbortError") showError(error.message);
+  }
+}
+
+function renderStories(page) {
+  const list = $("story-list");
+  for (const story of page.items) list.append(storyItem(story));
+  state.storyShown += page.items.length;
+  state.storyCursor = page.next_cursor;
+  $("more-stories").hidden = !page.next_cursor;
+  $("stories-summary").textContent = page.total === 0
+    ? "No stories match."
+    : `${plural(page.total, "story", "stories")} · showing ${state.storyShown}`;
+}
+
+function storyMeta(story) {
+  return el(
+    "p",
+    { class: "meta" },
+    el("span", { class: "category" }, CATEGORIES[story.category] || story.category),
+    ` · ${plural(story.article_count, "article", "articles")} · ${plural(story.source_count, "source", "sources")} · `,
+    timeElement(story.first_published_at),
+    story.last_published_at === story.first_published_at ? "" : " – ",
+    story.last_published_at === story.first_published_at ? "" : timeElement(story.last_published_at),
+  );
+}
+
+function storyItem(story) {
+  const query = new URLSearchParams(state.storyParams || "");
+  query.set("view", "stories");
+  query.set("story", story.id);
+  const link = el("a", { href: `?${query}`, "data-story": story.id }, story.title);
+  const top = el("ul", { class: "top-articles" });
+  for (const article of story.top_articles) {
+    top.append(el("li", {}, `${article.source.name}: ${article.title}`));
+  }
+  return el("li", { class: "result story-item", lang: langOf(story) }, el("h3", {}, link), storyMeta(story), top);
+}
+
+let storyAbort = null;
+
+async function openStory(id, { push }) {
+  storyAbort?.abort();
+  storyAbort = new AbortController();
+  state.story = String(id);
+  if (push) history.pushState({ story: state.story }, "", viewUrl());
+  showError("");
+  try {
+    renderStory(await api(`stories/${encodeURIComponent(id)}`, null, storyAbort.signal));
+  } catch (error) {
+    if (error.name !== "AbortError") showError(error.message);
+  }
+}
+
+function renderStory(story) {
+  $("story-title").textContent = story.title;
+  $("story-meta").replaceChildren(...storyMeta(story).childNodes);
+  $("story-articles").replaceChildren(...story.articles.map((a) => {
+    const link = el("a", { href: viewUrl(a.id), "data-article": a.id }, a.title);
+    return el("li", { class: "result", lang: langOf(a) }, el("h3", {}, link), metaLine(a),
+      el("p", { class: "snippet" }, a.excerpt));
+  }));
+  if ($("article").hidden) {
+    showList();
+    document.title = `${story.title} — News archive`;
+    window.scrollTo(0, 0);
+  }
+}
+
+function closeStory() {
+  if (history.state && history.state.story) {
+    history.back();
+    return;
+  }
+  state.story = null;
+  history.replaceState(null, "", viewUrl());
+  showList();
 }
 
 // ---------------------------------------------------------------- wiring
@@ -543,6 +694,12 @@ function submit() {
 
 async function fromUrl() {
   const url = new URLSearchParams(location.search);
+  if (url.get("view") === "stories") {
+    storiesFromUrl(url);
+    return;
+  }
+  setView("articles");
+  state.story = null;
   const params = new URLSearchParams();
   for (const name of FILTERS) {
     const value = url.get(name);
@@ -553,6 +710,26 @@ async function fromUrl() {
     fillForm(params);
     search(params); // the URL's values as given: a bad one shows the API's message
   }
+  if (article) openArticle(article, { push: false });
+  else showList();
+}
+
+function storiesFromUrl(url) {
+  setView("stories");
+  const params = new URLSearchParams();
+  const storyForm = $("story-filters");
+  for (const name of STORY_FILTERS) {
+    const value = url.get(name) || "";
+    storyForm.elements[name].value = value;
+    if (value) params.set(name, value);
+  }
+  if (state.storyParams === null || params.toString() !== state.storyParams.toString()) {
+    loadStories(params);
+  }
+  const story = url.get("story");
+  const article = url.get("article");
+  state.story = story;
+  if (story) openStory(story, { push: false });
   if (article) openArticle(article, { push: false });
   else showList();
 }
@@ -571,6 +748,47 @@ function init() {
   form.elements.author.addEventListener("focus", suggestAuthors);
   $("more").addEventListener("click", loadMore);
   $("back").addEventListener("click", closeArticle);
+  $("story-back").addEventListener("click", closeStory);
+  $("more-stories").addEventListener("click", moreStories);
+  $("story-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.story = null;
+    const params = storyFormParams();
+    state.storyParams = params;
+    history.replaceState(null, "", viewUrl());
+    showList();
+    loadStories(params);
+  });
+  for (const [id, view] of [["view-articles", "articles"], ["view-stories", "stories"]]) {
+    $(id).addEventListener("click", (event) => {
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      articleAbort?.abort();
+      setView(view);
+      if (view === "articles") {
+        state.story = null;
+        history.pushState(null, "", listingUrl(state.params));
+        if (!state.listing) search(state.params);
+      } else {
+        state.story = null;
+        history.pushState(null, "", viewUrl());
+        if (state.storyParams === null) loadStories(new URLSearchParams());
+      }
+      showList();
+    });
+  }
+  $("story-list").addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-story]");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    openStory(link.dataset.story, { push: true });
+  });
+  $("story-articles").addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-article]");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    openArticle(link.dataset.article, { push: true });
+  });
   $("list").addEventListener("click", (event) => {
     const link = event.target.closest("a[data-article]");
     if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
@@ -578,7 +796,9 @@ function init() {
     openArticle(link.dataset.article, { push: true });
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !$("article").hidden) closeArticle();
+    if (event.key !== "Escape") return;
+    if (!$("article").hidden) closeArticle();
+    else if (!$("story").hidden) closeStory();
   });
   window.addEventListener("popstate", fromUrl);
   new IntersectionObserver((entries) => {

@@ -55,6 +55,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/articles/{article_id}/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The articles closest in content to one article, its own story's first
+         * @description The other articles of its story (closest first), then articles that share the
+         *     most distinctive terms of its signature, found through the search index and ranked by
+         *     how close their signatures are (`similarity`).
+         */
+        get: operations["similarArticles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/articles/export": {
         parameters: {
             query?: never;
@@ -98,6 +120,40 @@ export interface paths {
         };
         /** The 50 newest matching articles as an RSS 2.0 feed */
         get: operations["rssFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stories: the articles of every source about one event, most important first */
+        get: operations["listStories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stories/{story_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One story with all its articles, newest first */
+        get: operations["getStory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -266,6 +322,19 @@ export interface components {
              */
             excerpt?: string;
             /**
+             * Category
+             * @description What the article is about, decided at ingest.
+             * @example economy
+             * @enum {string}
+             */
+            category?: "society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other";
+            /**
+             * Story Id
+             * @description The story (GET /stories/{id}): the articles of every source that report the same event. Null only while the ingest has not yet assigned it.
+             * @example 1
+             */
+            story_id?: number | null;
+            /**
              * Body
              * @description Paragraphs joined by a blank line.
              */
@@ -341,6 +410,19 @@ export interface components {
              * @example ОМСК, 6 ноября, ФедералПресс. В Омске открылся форум…
              */
             excerpt?: string;
+            /**
+             * Category
+             * @description What the article is about, decided at ingest.
+             * @example economy
+             * @enum {string}
+             */
+            category?: "society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other";
+            /**
+             * Story Id
+             * @description The story (GET /stories/{id}): the articles of every source that report the same event. Null only while the ingest has not yet assigned it.
+             * @example 1
+             */
+            story_id?: number | null;
             /** @description Present when the listing is a search (`q`). */
             highlight?: components["schemas"]["Highlight"] | null;
         };
@@ -419,6 +501,19 @@ export interface components {
              * @example ОМСК, 6 ноября, ФедералПресс. В Омске открылся форум…
              */
             excerpt?: string;
+            /**
+             * Category
+             * @description What the article is about, decided at ingest.
+             * @example economy
+             * @enum {string}
+             */
+            category?: "society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other";
+            /**
+             * Story Id
+             * @description The story (GET /stories/{id}): the articles of every source that report the same event. Null only while the ingest has not yet assigned it.
+             * @example 1
+             */
+            story_id?: number | null;
             /**
              * Body
              * @description Paragraphs joined by a blank line.
@@ -512,6 +607,19 @@ export interface components {
             /**
              * Count
              * @example 42
+             */
+            count: number;
+        };
+        /** CategoryCount */
+        CategoryCount: {
+            /**
+             * Value
+             * @enum {string}
+             */
+            value: "society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other";
+            /**
+             * Count
+             * @example 120
              */
             count: number;
         };
@@ -611,6 +719,11 @@ export interface components {
             authors: components["schemas"]["AuthorCount"][];
             /** Languages */
             languages: components["schemas"]["LanguageCount"][];
+            /**
+             * Categories
+             * @description Most articles first.
+             */
+            categories: components["schemas"]["CategoryCount"][];
             published_at: components["schemas"]["Histogram"];
         };
         /** Health */
@@ -729,6 +842,94 @@ export interface components {
              */
             errors?: components["schemas"]["ParamError"][] | null;
         };
+        /**
+         * SimilarArticle
+         * @description Every field is present unless the request's `fields` parameter names only some.
+         */
+        SimilarArticle: {
+            /**
+             * Id
+             * @example 1
+             */
+            id?: number;
+            /**
+             * Url
+             * @example https://fedpress.ru/news/55/economy/2359002
+             */
+            url?: string;
+            /**
+             * Title
+             * @example В Омске стартовал российско-казахстанский форум
+             */
+            title?: string;
+            /**
+             * Published At
+             * Format: date-time
+             * @description RFC 3339, in the publisher's own UTC offset.
+             * @example 2019-11-06T12:26:00+03:00
+             */
+            published_at?: string;
+            /**
+             * Authors
+             * @description In byline order; may be empty.
+             */
+            authors?: components["schemas"]["AuthorRef"][];
+            source?: components["schemas"]["SourceRef"];
+            /**
+             * Language
+             * @example ru
+             * @enum {string}
+             */
+            language?: "ru" | "en" | "other";
+            /**
+             * Word Count
+             * @example 273
+             */
+            word_count?: number;
+            /**
+             * Excerpt
+             * @description The first ~300 characters of the body, cut at a word boundary.
+             * @example ОМСК, 6 ноября, ФедералПресс. В Омске открылся форум…
+             */
+            excerpt?: string;
+            /**
+             * Category
+             * @description What the article is about, decided at ingest.
+             * @example economy
+             * @enum {string}
+             */
+            category?: "society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other";
+            /**
+             * Story Id
+             * @description The story (GET /stories/{id}): the articles of every source that report the same event. Null only while the ingest has not yet assigned it.
+             * @example 1
+             */
+            story_id?: number | null;
+            /** @description Present when the listing is a search (`q`). */
+            highlight?: components["schemas"]["Highlight"] | null;
+            /**
+             * Similarity
+             * @description How close its signature is to the article's, 0 (nothing shared) to 1.
+             * @default 0
+             * @example 0.42
+             */
+            similarity: number;
+            /**
+             * Same Story
+             * @description It belongs to the article's own story.
+             * @default false
+             * @example true
+             */
+            same_story: boolean;
+        };
+        /** SimilarArticles */
+        SimilarArticles: {
+            /**
+             * Items
+             * @description The articles of its own story first (closest first), then others by similarity.
+             */
+            items: components["schemas"]["SimilarArticle"][];
+        };
         /** SourceCount */
         SourceCount: {
             /**
@@ -810,6 +1011,182 @@ export interface components {
              */
             last_published_at: string | null;
         };
+        /**
+         * Story
+         * @description Every field is present unless the request's `fields` parameter names only some.
+         */
+        Story: {
+            /**
+             * Id
+             * @description The id of the article that started the story.
+             * @example 12
+             */
+            id?: number;
+            /**
+             * Title
+             * @description The title of its first report.
+             * @example В Омске стартовал российско-казахстанский форум
+             */
+            title?: string;
+            /**
+             * Category
+             * @description The most common among its articles.
+             * @example economy
+             * @enum {string}
+             */
+            category?: "society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other";
+            /**
+             * Language
+             * @example ru
+             * @enum {string}
+             */
+            language?: "ru" | "en" | "other";
+            /**
+             * Article Count
+             * @example 12
+             */
+            article_count?: number;
+            /**
+             * Source Count
+             * @description Distinct sources.
+             * @example 7
+             */
+            source_count?: number;
+            /**
+             * First Published At
+             * Format: date-time
+             * @description Its first article (UTC).
+             * @example 2019-11-06T09:26:00+00:00
+             */
+            first_published_at?: string;
+            /**
+             * Last Published At
+             * Format: date-time
+             * @description Its last article (UTC).
+             * @example 2019-11-07T08:00:00+00:00
+             */
+            last_published_at?: string;
+            /**
+             * Top Articles
+             * @description A few of its articles: the first report, then the newest.
+             */
+            top_articles?: components["schemas"]["StoryArticle"][];
+            /**
+             * Articles
+             * @description Every article of the story, newest first.
+             */
+            articles?: components["schemas"]["ArticleListItem"][];
+        };
+        /**
+         * StoryArticle
+         * @description An article of a story, as a story's card lists it.
+         */
+        StoryArticle: {
+            /**
+             * Id
+             * @example 12
+             */
+            id: number;
+            /**
+             * Title
+             * @example В Омске стартовал российско-казахстанский форум
+             */
+            title: string;
+            source: components["schemas"]["SourceRef"];
+            /**
+             * Url
+             * @example https://fedpress.ru/news/55/economy/2359002
+             */
+            url: string;
+            /**
+             * Published At
+             * Format: date-time
+             * @description RFC 3339, in the publisher's own UTC offset.
+             * @example 2019-11-06T12:26:00+03:00
+             */
+            published_at: string;
+        };
+        /**
+         * StoryItem
+         * @description Every field is present unless the request's `fields` parameter names only some.
+         */
+        StoryItem: {
+            /**
+             * Id
+             * @description The id of the article that started the story.
+             * @example 12
+             */
+            id?: number;
+            /**
+             * Title
+             * @description The title of its first report.
+             * @example В Омске стартовал российско-казахстанский форум
+             */
+            title?: string;
+            /**
+             * Category
+             * @description The most common among its articles.
+             * @example economy
+             * @enum {string}
+             */
+            category?: "society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other";
+            /**
+             * Language
+             * @example ru
+             * @enum {string}
+             */
+            language?: "ru" | "en" | "other";
+            /**
+             * Article Count
+             * @example 12
+             */
+            article_count?: number;
+            /**
+             * Source Count
+             * @description Distinct sources.
+             * @example 7
+             */
+            source_count?: number;
+            /**
+             * First Published At
+             * Format: date-time
+             * @description Its first article (UTC).
+             * @example 2019-11-06T09:26:00+00:00
+             */
+            first_published_at?: string;
+            /**
+             * Last Published At
+             * Format: date-time
+             * @description Its last article (UTC).
+             * @example 2019-11-07T08:00:00+00:00
+             */
+            last_published_at?: string;
+            /**
+             * Top Articles
+             * @description A few of its articles: the first report, then the newest.
+             */
+            top_articles?: components["schemas"]["StoryArticle"][];
+        };
+        /** StoryPage */
+        StoryPage: {
+            /** Items */
+            items: components["schemas"]["StoryItem"][];
+            /**
+             * Total
+             * @description Stories matching the filters, over all pages.
+             */
+            total: number;
+            /**
+             * Limit
+             * @example 20
+             */
+            limit: number;
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -830,7 +1207,7 @@ export interface operations {
                 page?: number | null;
                 /** @description Opaque position from the previous response's `next_cursor` (keyset pagination: any depth costs the same). Not together with `page`. */
                 cursor?: string | null;
-                /** @description Comma-separated fields to include in each article, e.g. `id,title,published_at,source` (all when left out): `id`, `url`, `title`, `published_at`, `authors`, `source`, `language`, `word_count`, `excerpt`, `highlight`. `highlight` only with `q`. */
+                /** @description Comma-separated fields to include in each article, e.g. `id,title,published_at,source` (all when left out): `id`, `url`, `title`, `published_at`, `authors`, `source`, `language`, `word_count`, `excerpt`, `category`, `story_id`, `highlight`. `highlight` only with `q`. */
                 fields?: string | null;
                 /** @description Published at or after: a date (YYYY-MM-DD, 00:00 UTC) or an ISO 8601 datetime (UTC when it has no offset). */
                 from?: string | null;
@@ -850,6 +1227,10 @@ export interface operations {
                 updated_since?: string | null;
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
+                /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
+                category?: string[];
+                /** @description Story id (GET /stories): its articles; may repeat. */
+                story_id?: number[];
             };
             header?: never;
             path?: never;
@@ -954,6 +1335,10 @@ export interface operations {
                 updated_since?: string | null;
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
+                /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
+                category?: string[];
+                /** @description Story id (GET /stories): its articles; may repeat. */
+                story_id?: number[];
             };
             header?: never;
             path?: never;
@@ -1036,7 +1421,7 @@ export interface operations {
     getArticle: {
         parameters: {
             query?: {
-                /** @description Comma-separated fields to include in each article, e.g. `id,title,published_at,source` (all when left out): `id`, `url`, `title`, `published_at`, `authors`, `source`, `language`, `word_count`, `excerpt`, `body`, `photo_credit`, `ingested_at`, `updated_at`, `paragraphs`. */
+                /** @description Comma-separated fields to include in each article, e.g. `id,title,published_at,source` (all when left out): `id`, `url`, `title`, `published_at`, `authors`, `source`, `language`, `word_count`, `excerpt`, `category`, `story_id`, `body`, `photo_credit`, `ingested_at`, `updated_at`, `paragraphs`. */
                 fields?: string | null;
             };
             header?: never;
@@ -1055,6 +1440,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
+                };
+            };
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No article with this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path and query string are over 8 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are over 16 KiB. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query ran past the statement timeout (STATEMENT_TIMEOUT_MS) and was cancelled. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    similarArticles: {
+        parameters: {
+            query?: {
+                /** @description How many articles, 1–50. */
+                limit?: number;
+                /** @description Comma-separated fields to include in each article, e.g. `id,title,published_at,source` (all when left out): `id`, `url`, `title`, `published_at`, `authors`, `source`, `language`, `word_count`, `excerpt`, `category`, `story_id`, `similarity`, `same_story`. */
+                fields?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Article id. */
+                article_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimilarArticles"];
                 };
             };
             /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
@@ -1156,6 +1639,10 @@ export interface operations {
                 updated_since?: string | null;
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
+                /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
+                category?: string[];
+                /** @description Story id (GET /stories): its articles; may repeat. */
+                story_id?: number[];
             };
             header?: never;
             path?: never;
@@ -1259,6 +1746,10 @@ export interface operations {
                 updated_since?: string | null;
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
+                /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
+                category?: string[];
+                /** @description Story id (GET /stories): its articles; may repeat. */
+                story_id?: number[];
             };
             header?: never;
             path?: never;
@@ -1359,6 +1850,10 @@ export interface operations {
                 updated_since?: string | null;
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
+                /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
+                category?: string[];
+                /** @description Story id (GET /stories): its articles; may repeat. */
+                story_id?: number[];
             };
             header?: never;
             path?: never;
@@ -1384,6 +1879,206 @@ export interface operations {
             };
             /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path and query string are over 8 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are over 16 KiB. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query ran past the statement timeout (STATEMENT_TIMEOUT_MS) and was cancelled. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listStories: {
+        parameters: {
+            query?: {
+                /** @description `importance`: most important first, the default: 2·log2(sources) + log2(articles) + the day of its last article, so a story reported by twice as many sources ranks as one two days newer, and twice as many articles as one a day newer; `-last_published_at`: the latest updated first (by its newest article). Ties are broken by id, so the order is total. */
+                sort?: "importance" | "-last_published_at";
+                /** @description Items per page, 1–100. */
+                limit?: number;
+                /** @description 1-based page number, for page-numbered views; only while page × limit ≤ 10,000. Not together with `cursor`. */
+                page?: number | null;
+                /** @description Opaque position from the previous response's `next_cursor` (keyset pagination: any depth costs the same). Not together with `page`. */
+                cursor?: string | null;
+                /** @description Comma-separated fields to include in each story, e.g. `id,title,article_count` (all when left out): `id`, `title`, `category`, `language`, `article_count`, `source_count`, `first_published_at`, `last_published_at`, `top_articles`. */
+                fields?: string | null;
+                /** @description Stories with an article published at or after: a date (YYYY-MM-DD, 00:00 UTC) or an ISO 8601 datetime (UTC when it has no offset). */
+                from?: string | null;
+                /** @description Stories with an article published at or before: a date includes that whole UTC day. */
+                to?: string | null;
+                /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
+                category?: string[];
+                /** @description The story's language (ru, en, other); may repeat. */
+                language?: string[];
+                /** @description Stories with an article from this source (name or domain, case-insensitive); may repeat. */
+                source?: string[];
+                /** @description Stories with an article that matches this search (as `q` on /articles). */
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoryPage"];
+                };
+            };
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path and query string are over 8 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are over 16 KiB. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (a bug, logged with the request's X-Request-ID). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The query ran past the statement timeout (STATEMENT_TIMEOUT_MS) and was cancelled. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStory: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated fields to include in each story, e.g. `id,title,article_count` (all when left out): `id`, `title`, `category`, `language`, `article_count`, `source_count`, `first_published_at`, `last_published_at`, `top_articles`, `articles`. */
+                fields?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Story id. */
+                story_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Story"];
+                };
+            };
+            /** @description Not modified: `If-None-Match` named this URL's current `ETag` (answers with an ETag keep it until the archive changes). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters (each named in `errors`), or a request that is not valid HTTP/1.1 (`/problems/invalid-request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No story with this id. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

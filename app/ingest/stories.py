@@ -1,0 +1,295 @@
+"""The ingest's side of stories: assigning each pending article a story, and keeping the
+stories table exact.
+
+An article is pending while its story_id is NULL: inserted by a batch, changed in
+content, or older than migration 0009. After the batches, assign_pending() reads the
+articles around every pending one (within grouping.WINDOW, before or after) in
+(published_at, id) order, a page at a time, and lets app.stories.grouping decide; the
+story ids are written in bulk statements and the aggregates of every story touched are
+recomputed from its articles, all in one transaction, so a crash leaves the articles
+pending and the next run assigns them. Removals and changed articles call
+refresh_stories() in their own transactions for the stories they leave.
+
+A story's aggregates (app.models.Story): its representative is its first report (the
+earliest article, then the lowest id), whose title it shows; its category and language
+are the most common among its articles (ties: the earlier category of CATEGORIES, the
+lower language code); importance() is what sort=importance orders by.
+"""
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import groupby
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from app.databases import database_for
+from app.models import ArchiveState, Article, ArticleSignature, Story
+from app.search.analyzer import terms
+from app.stories import grouping
+from app.stories.topics import CATEGORIES, describe
+
+PAGE = 2000  # articles read at a time from the stream
+WRITE = 500  # story ids written per statement
+_ARTICLES = cast(Table, Article.__table__)
+_STORIES = cast(Table, Story.__table__)
+_SIGNATURES = cast(Table, ArticleSignature.__table__)
+SOURCE_WEIGHT = 2.0  # each doubling of a story's sources counts as this many days
+ARTICLE_WEIGHT = 1.0  # each doubling of its articles counts as this many days
+
+
+def importance(article_count: int, source_count: int, last_published_at: datetime) -> float:
+    """sort=importance: 2·log2(sources) + log2(articles) + the day of its last article
+    (days since 1970, with fractions). A story twice as widely reported (sources) counts
+    as much as one two days newer; twice as many articles as one a day newer. The score
+    does not depend on when it is asked, so it is stored and indexed."""
+    days = last_published_at.timestamp() / 86400
+    score = SOURCE_WEIGHT * math.log2(source_count) + ARTICLE_WEIGHT * math.log2(article_count)
+    return round(score + days, 6)
+
+
+@dataclass
+class StoryReport:
+    described: int = 0  # articles given a category and signature here (older than 0009)
+    assigned: int = 0  # articles given a story
+    stories: int = 0  # stories whose aggregates were recomputed
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def refresh_stories(connection: Connection, story_ids: Iterable[int | None]) -> int:
+    """Recompute the aggregates of these stories from their articles; a story left with
+    none is deleted. Returns how many stories were looked at."""
+    ids = sorted({i for i in story_ids if i is not None})
+    database = database_for(connection)
+    for chunk in _chunks(ids, WRITE):
+        rows = connection.execute(
+            select(
+                Article.story_id,
+                Article.id,
+                Article.title,
+                Article.published_at,
+                Article.source_id,
+                Article.category,
+                Article.language,
+            )
+            .where(Article.story_id.in_(chunk))
+            .order_by(Article.story_id, Article.published_at, Article.id)
+        ).all()
+        stories = [_aggregate(story_id, list(members)) for story_id, members in _by_story(rows)]
+        connection.execute(delete(Story).where(Story.id.in_(chunk)))
+        database.bulk_insert(connection, _STORIES, stories)
+    return len(ids)
+
+
+def _by_story(rows: Sequence[Any]) -> Iterator[tuple[int, Iterator[Any]]]:
+    return groupby(rows, key=lambda row: int(row.story_id))
+
+
+def _aggregate(story_id: int, members: list[Any]) -> dict[str, Any]:
+    first, last = members[0], members[-1]
+    categories = Counter(m.category for m in members)
+    languages = Counter(m.language for m in members)
+    sources = len({m.source_id for m in members})
+    return {
+        "id": story_id,
+        "article_id": first.id,
+        "title": first.title,
+        "category": min(categories, key=lambda c: (-categories[c], _rank(c))),
+        "language": min(languages, key=lambda code: (-languages[code], code)),
+        "article_count": len(members),
+        "source_count": sources,
+        "first_published_at": first.published_at,
+        "last_published_at": last.published_at,
+        "importance": importance(len(members), sources, last.published_at),
+    }
+
+
+def _rank(category: str) -> int:
+    return CATEGORIES.index(category) if category in CATEGORIES else len(CATEGORIES)
+
+
+def stories_of(connection: Connection, article_ids: Sequence[int]) -> dict[int, int]:
+    """article id → story id, for those of these articles that have a story."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(article_ids, WRITE):
+        rows = connection.execute(
+            select(Article.id, Article.story_id).where(
+                Article.id.in_(chunk), Article.story_id.is_not(None)
+            )
+        )
+        found.update({id_: story for id_, story in rows if story is not None})
+    return found
+
+
+def leave_stories(connection: Connection, article_ids: Sequence[int]) -> set[int]:
+    """Take these articles out of their stories (story_id NULL: pending again), before
+    they are reassigned or deleted; returns the stories they were in, to refresh.
+
+    A story keeps its id while it has articles, but grouping names a new story after the
+    article that starts it: so when an article that started a story leaves it and others
+    stay, those others move to a story named after the first of them (the lowest id), and
+    the leaving article's id is free to name a story again."""
+    if not article_ids:
+        return set()
+    database = database_for(connection)
+    old = stories_of(connection, article_ids)
+    database.set_ints(connection, _ARTICLES, "story_id", [(i, None) for i in sorted(old)])
+    touched = set(old.values())
+    for founder in sorted({i for i, story in old.items() if i == story}):
+        heir = connection.scalar(
+            select(Article.id).where(Article.story_id == founder).order_by(Article.id).limit(1)
+        )
+        if heir is None:
+            continue
+        connection.execute(
+            update(Article).where(Article.story_id == founder).values(story_id=heir),
+            execution_options={"synchronize_session": False},
+        )
+        touched.add(heir)
+    return touched
+
+
+def _describe_missing(connection: Connection) -> int:
+    """Give a category and signature to each pending article that has no signature (one
+    loaded before migration 0009, or every article after restory()), from its stored URL,
+    title and body; WRITE articles at a time, so memory holds one page of texts."""
+    database = database_for(connection)
+    described, after = 0, 0
+    while True:
+        rows = connection.execute(
+            select(Article.id, Article.url, Article.title, Article.body)
+            .outerjoin(ArticleSignature, ArticleSignature.article_id == Article.id)
+            .where(
+                Article.story_id.is_(None),
+                ArticleSignature.article_id.is_(None),
+                Article.id > after,
+            )
+            .order_by(Article.id)
+            .limit(WRITE)
+        ).all()
+        if not rows:
+            return described
+        topics = [(r.id, describe(r.url, terms(r.title), terms(r.body))) for r in rows]
+        connection.execute(
+            update(_ARTICLES)
+            .where(_ARTICLES.c.id == bindparam("row_id"))
+            .values(category=bindparam("category")),
+            [{"row_id": id_, "category": topic.category} for id_, topic in topics],
+        )
+        database.bulk_insert(
+            connection,
+            _SIGNATURES,
+            [{"article_id": id_, "signature": topic.signature} for id_, topic in topics],
+        )
+        described += len(rows)
+        after = rows[-1].id
+
+
+# Instants grouping can add WINDOW to, or take it from, twice over: an article dated in
+# year 1 or 9999 is grouped as if a few days later or earlier (its stored date is kept).
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + 3 * grouping.WINDOW
+_LATEST = datetime.max.replace(tzinfo=UTC) - 3 * grouping.WINDOW
+
+
+def _clamped(instant: datetime) -> datetime:
+    return min(max(instant, _EARLIEST), _LATEST)
+
+
+def _windows(times: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
+    """The union of [t - WINDOW, t + WINDOW] over the sorted times, as disjoint ranges
+    (for the extreme dates, see _clamped: the range still holds their articles)."""
+    merged: list[tuple[datetime, datetime]] = []
+    for t in times:
+        low = t - grouping.WINDOW if t >= _EARLIEST else datetime.min.replace(tzinfo=UTC)
+        high = t + grouping.WINDOW if t <= _LATEST else datetime.max.replace(tzinfo=UTC)
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _stream(connection: Connection, low: datetime, high: datetime) -> Iterator[grouping.Member]:
+    """Every article published in [low, high], in (published_at, id) order, PAGE at a
+    time (keyset: each page one short indexed query)."""
+    after: tuple[datetime, int] | None = None
+    while True:
+        stmt = (
+            select(
+                Article.id,
+                Article.published_at,
+                Article.source_id,
+                ArticleSignature.signature,
+                Article.story_id,
+            )
+            .outerjoin(ArticleSignature, ArticleSignature.article_id == Article.id)
+            .where(Article.published_at >= low, Article.published_at <= high)
+            .order_by(Article.published_at, Article.id)
+            .limit(PAGE)
+        )
+        if after is not None:
+            stmt = stmt.where(tuple_(Article.published_at, Article.id) > tuple_(*after))
+        rows = connection.execute(stmt).all()
+        for row in rows:
+            yield grouping.Member(
+                row.id, _clamped(row.published_at), row.source_id, row.signature or "", row.story_id
+            )
+        if len(rows) < PAGE:
+            return
+        after = (rows[-1].published_at, rows[-1].id)
+
+
+def assign_pending(connection: Connection) -> StoryReport:
+    """Assign a story to every pending article and refresh the stories touched, in the
+    caller's transaction (which has begun writing)."""
+    report = StoryReport()
+    database = database_for(connection)
+    # Writers queue on archive_state's row (every write takes it, 0008): taken first, it
+    # keeps two ingests from assigning the same pending articles side by side; what is
+    # read after it is what the one before committed.
+    connection.execute(
+        update(ArchiveState).where(ArchiveState.id == 1).values(version=ArchiveState.version)
+    )
+    report.described = _describe_missing(connection)
+    times = connection.scalars(
+        select(Article.published_at)
+        .where(Article.story_id.is_(None))
+        .order_by(Article.published_at)
+    ).all()
+    if not times:
+        return report
+    touched: set[int] = set()
+    written: list[tuple[int, int | None]] = []
+    for low, high in _windows(times):
+        for article_id, story_id in grouping.assign(_stream(connection, low, high)):
+            written.append((article_id, story_id))
+            touched.add(story_id)
+            if len(written) >= WRITE:
+                database.set_ints(connection, _ARTICLES, "story_id", written)
+                report.assigned += len(written)
+                written = []
+    database.set_ints(connection, _ARTICLES, "story_id", written)
+    report.assigned += len(written)
+    report.stories = refresh_stories(connection, touched)
+    return report
+
+
+def restory(engine: Engine) -> StoryReport:
+    """Describe every article again and assign every story anew, in one transaction: for
+    an archive loaded before app.stories changed (`ingest.py --restory`). Story ids may
+    change; each article whose category or story does shows in the changes feed."""
+    with Session(engine) as session, session.begin():
+        connection = session.connection()
+        database_for(connection).begin_writing(connection)
+        connection.execute(delete(ArticleSignature))
+        connection.execute(delete(Story))
+        connection.execute(update(Article).values(story_id=None))
+        return assign_pending(connection)

@@ -223,6 +223,28 @@ def test_articles_further_apart_than_the_window_are_different_stories() -> None:
     assert result == {1: 1, 2: 1}
 
 
+def test_a_daily_report_does_not_chain_into_one_long_story() -> None:
+    """The same report every day, each within WINDOW of the day before: single links
+    would chain them all; a story spans at most MAX_SPAN."""
+    days = [member(i, FIRE_A if i % 2 else FIRE_B, hours=24 * i) for i in range(1, 11)]
+    result = stories(days)
+    by_story: dict[int, list[int]] = {}
+    for article, story in result.items():
+        by_story.setdefault(story, []).append(article)
+    assert len(by_story) > 1
+    for articles in by_story.values():
+        span = 24 * (max(articles) - min(articles))
+        assert timedelta(hours=span) <= grouping.MAX_SPAN
+
+
+def test_a_stored_story_that_began_long_ago_takes_no_more_articles() -> None:
+    old = NOON - grouping.MAX_SPAN
+    stored = Member(7, NOON - timedelta(hours=1), 1, describe(*FIRE_A).signature, 5, old)
+    assert stories([stored, member(8, FIRE_B, hours=1)]) == {8: 8}
+    recent = Member(7, NOON - timedelta(hours=1), 1, describe(*FIRE_A).signature, 5, NOON)
+    assert stories([recent, member(8, FIRE_B, hours=1)]) == {8: 5}
+
+
 def test_assigned_members_keep_their_story_and_are_joined() -> None:
     # Stored earlier (story 40 from another ingest), and one stored later than the new one.
     members = [

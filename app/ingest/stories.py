@@ -229,8 +229,10 @@ def _stream(connection: Connection, low: datetime, high: datetime) -> Iterator[g
                 Article.source_id,
                 ArticleSignature.signature,
                 Article.story_id,
+                Story.first_published_at,
             )
             .outerjoin(ArticleSignature, ArticleSignature.article_id == Article.id)
+            .outerjoin(Story, Story.id == Article.story_id)
             .where(Article.published_at >= low, Article.published_at <= high)
             .order_by(Article.published_at, Article.id)
             .limit(PAGE)
@@ -239,8 +241,14 @@ def _stream(connection: Connection, low: datetime, high: datetime) -> Iterator[g
             stmt = stmt.where(tuple_(Article.published_at, Article.id) > tuple_(*after))
         rows = connection.execute(stmt).all()
         for row in rows:
+            first = row.first_published_at
             yield grouping.Member(
-                row.id, _clamped(row.published_at), row.source_id, row.signature or "", row.story_id
+                row.id,
+                _clamped(row.published_at),
+                row.source_id,
+                row.signature or "",
+                row.story_id,
+                None if first is None else _clamped(first),
             )
         if len(rows) < PAGE:
             return

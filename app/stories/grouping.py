@@ -19,10 +19,14 @@ from operator import itemgetter
 from typing import Final
 
 WINDOW: Final = timedelta(hours=36)  # articles of one story are at most this far apart
+# A story spans at most this from its first article to its last: without it, a daily
+# report (a rate, the weather) would chain day by day into one story of months.
+MAX_SPAN: Final = timedelta(hours=48)
 THRESHOLD: Final = 0.3  # the least cosine at which an article joins another's story
 BACKGROUND: Final = 1000  # pseudo-articles (sharing no term) added to the window's count
 CANDIDATE_POSTINGS: Final = 20  # entries of one term looked at for candidates (the latest)
 CANDIDATE_TERMS: Final = 6  # the strongest terms of an article find its candidates
+SPAN_SWEEP: Final = 10_000  # members read between two sweeps of the spans of past stories
 CANDIDATES: Final = 10  # candidates scored exactly, the most promising first
 
 
@@ -35,6 +39,9 @@ class Member:
     source_id: int
     signature: str
     story_id: int | None
+    # When the stored story it belongs to began, if the caller knows (else its members in
+    # the stream tell): what MAX_SPAN is measured from.
+    story_first: datetime | None = None
 
 
 def parse(signature: str) -> dict[str, float]:
@@ -89,6 +96,7 @@ class _Window:
         self.entries: deque[_Entry] = deque()
         self.postings: dict[str, dict[_Entry, None]] = {}
         self.df: Counter[str] = Counter()
+        self.spans: dict[int, tuple[datetime, datetime]] = {}  # story → (first, last) seen
 
     def add(self, entry: _Entry) -> None:
         self.entries.append(entry)
@@ -98,11 +106,28 @@ class _Window:
 
     def index(self, entry: _Entry) -> None:
         """Make an entry with a story a candidate for the others."""
+        assert entry.story is not None
+        when = entry.member.published_at
+        first = min(when, entry.member.story_first or when)
+        if (span := self.spans.get(entry.story)) is not None:
+            first, last = min(first, span[0]), max(when, span[1])
+        else:
+            last = when
+        self.spans[entry.story] = (first, last)
         postings = self.postings
         for term in entry.weights:
             if (posting := postings.get(term)) is None:
                 posting = postings[term] = {}
             posting[entry] = None
+
+    def within_span(self, story: int | None, when: datetime) -> bool:
+        """Would a story still span at most MAX_SPAN with an article of this date?"""
+        span = self.spans.get(story) if story is not None else None
+        return span is None or max(span[1], when) - min(span[0], when) <= MAX_SPAN
+
+    def forget_spans(self, before: datetime) -> None:
+        """Drop the spans of stories no article in memory can still join."""
+        self.spans = {k: v for k, v in self.spans.items() if v[1] >= before}
 
     def drop_oldest(self) -> None:
         entry = self.entries.popleft()
@@ -159,6 +184,8 @@ class _Window:
         for other, _ in ranked:
             if abs(other.member.published_at - when) > WINDOW:
                 continue
+            if not self.within_span(other.story, when):
+                continue
             score = _dot(vector, other.vector or {})
             if score >= THRESHOLD and (best is None or (score, -other.member.article_id) > best):
                 best = (score, -other.member.article_id)
@@ -189,7 +216,9 @@ def assign(members: Iterable[Member]) -> Iterator[tuple[int, int]]:
         while window.entries and window.entries[0].member.published_at < before:
             window.drop_oldest()
 
-    for member in members:
+    for seen, member in enumerate(members, 1):
+        if seen % SPAN_SWEEP == 0:  # spans of stories long past: memory stays bounded
+            window.forget_spans(member.published_at - 2 * WINDOW - MAX_SPAN)
         when = member.published_at
         while pending and pending[0].member.published_at + WINDOW < when:
             yield decide(pending.popleft())

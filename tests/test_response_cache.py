@@ -68,6 +68,17 @@ def test_the_cache_answers_if_none_match_with_304(api: TestClient) -> None:
     assert revalidated.content == b""
 
 
+def test_an_unchanged_re_ingest_keeps_every_etag(api: TestClient, corpus: Path, ingest) -> None:  # type: ignore[no-untyped-def]
+    """Loading the same files again changes nothing, so clients keep their copies (on
+    PostgreSQL an INSERT that adds no source or author would still fire its triggers)."""
+    urls = ["/api/v1/articles", "/api/v1/sources", "/api/v1/authors", "/api/v1/stories"]
+    etags = {url: api.get(url).headers["etag"] for url in urls}
+    report = ingest(corpus)
+    assert (report.inserted, report.updated) == (0, 0) and report.unchanged > 0
+    for url, etag in etags.items():
+        assert api.get(url, headers={"If-None-Match": etag}).status_code == 304, url
+
+
 def test_a_new_version_is_never_answered_from_the_old_cache(
     api: TestClient, corpus: Path, ingest
 ) -> None:  # type: ignore[no-untyped-def]

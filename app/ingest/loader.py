@@ -91,9 +91,15 @@ class _Loader:
         wanted = {(a.source_name, a.source_domain) for a in articles} - self.source_ids.keys()
         if not wanted:
             return
-        rows = [{"name": n, "name_key": name_key(n), "domain": d} for n, d in sorted(wanted)]
-        self.database.insert_ignore(self.session.connection(), _SOURCES, rows)
-        names = {n for n, _ in wanted}
+        # Read before inserting: an INSERT that adds nothing still fires PostgreSQL's
+        # statement triggers, which would move the data version on an unchanged re-run.
+        self._read_sources({n for n, _ in wanted})
+        if missing := wanted - self.source_ids.keys():
+            rows = [{"name": n, "name_key": name_key(n), "domain": d} for n, d in sorted(missing)]
+            self.database.insert_ignore(self.session.connection(), _SOURCES, rows)
+            self._read_sources({n for n, _ in missing})
+
+    def _read_sources(self, names: set[str]) -> None:
         for id_, name, domain in self.session.execute(
             select(Source.id, Source.name, Source.domain).where(Source.name.in_(names))
         ):
@@ -103,10 +109,15 @@ class _Loader:
         wanted = {n for a in articles for n in a.authors} - self.author_ids.keys()
         if not wanted:
             return
-        rows = [{"name": n, "name_key": name_key(n)} for n in sorted(wanted)]
-        self.database.insert_ignore(self.session.connection(), _AUTHORS, rows)
+        self._read_authors(wanted)  # first, as for sources
+        if missing := wanted - self.author_ids.keys():
+            rows = [{"name": n, "name_key": name_key(n)} for n in sorted(missing)]
+            self.database.insert_ignore(self.session.connection(), _AUTHORS, rows)
+            self._read_authors(missing)
+
+    def _read_authors(self, names: set[str]) -> None:
         for id_, name in self.session.execute(
-            select(Author.id, Author.name).where(Author.name.in_(wanted))
+            select(Author.id, Author.name).where(Author.name.in_(names))
         ):
             self.author_ids[name] = id_
 

@@ -146,24 +146,38 @@ class ResponseCache:
         self._lru.put((version, url), entry)
         return self.response(entry, gzip_ok)
 
-    def response(self, entry: Entry, gzip_ok: bool, key: tuple[int, str] | None = None) -> Response:
+    def response(
+        self,
+        entry: Entry,
+        gzip_ok: bool,
+        key: tuple[int, str] | None = None,
+        *,
+        outside_gzip: bool = False,
+    ) -> Response:
         """A kept entry as the request takes it: its gzip body as kept, else decompressed.
 
         An entry is compressed when the first client that takes gzip needs it (on its miss,
         or on its hit of an entry a client without gzip made, which key then replaces), so
         a miss never compresses what its client does not want, and a body is compressed at
-        most once while it is kept."""
+        most once while it is kept. outside_gzip: the answer will not pass GZipMiddleware
+        (CachedResponses' hits), so this sets the Vary it would have set on a plain body."""
         if not entry.gzipped:
             if not (gzip_ok and key is not None and len(entry.body) >= self.gzip_min_bytes):
-                return self._send(entry.body, entry.headers)
+                return self._send(entry.body, self._plain(entry.headers, entry.body, outside_gzip))
             entry = Entry(gzip_compress(entry.body), entry.headers, gzipped=True)
             self._lru.put(key, entry)
         if not gzip_ok:
-            return self._send(zlib.decompress(entry.body, GZIP_WBITS), entry.headers)
+            body = zlib.decompress(entry.body, GZIP_WBITS)
+            return self._send(body, self._plain(entry.headers, body, outside_gzip))
         # Vary as GZipMiddleware sets it on every answer it could encode; it sends an
         # encoded answer through untouched.
         encoded = {**entry.headers, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
         return self._send(entry.body, encoded)
+
+    def _plain(self, headers: dict[str, str], body: bytes, outside_gzip: bool) -> dict[str, str]:
+        if outside_gzip and len(body) >= self.gzip_min_bytes:
+            return {**headers, "Vary": "Accept-Encoding"}
+        return headers
 
     def _send(self, body: bytes, headers: Mapping[str, str]) -> Response:
         return Response(body, headers={**headers, "Cache-Control": self.cache_control})
@@ -238,4 +252,5 @@ async def _hit(scope: Scope) -> Response | None:
     entry = responses.get(version, url)
     if entry is None:
         return None
-    return responses.response(entry, accepts_gzip(Headers(scope=scope)), (version, url))
+    gzip_ok = accepts_gzip(Headers(scope=scope))
+    return responses.response(entry, gzip_ok, (version, url), outside_gzip=True)

@@ -123,7 +123,12 @@ def test_reads_go_to_the_replica_and_show_an_article_once_it_is_replayed(
 ) -> None:
     with archive.api(max_replica_lag_s=60) as client, archive.api(replicas=False) as direct:
         wait_for(lambda: replica_health(client)["reads"] is True)
-        assert client.get("/api/v1/health").json() == {
+        health = client.get("/api/v1/health").json()
+        # How far behind the replica is depends on when it last replayed: a number within
+        # the allowed lag, not an exact one.
+        lag = health["databases"][1].pop("lag_s")
+        assert isinstance(lag, float) and 0 <= lag < 60
+        assert health == {
             "status": "ok",
             "database": "ok",
             "databases": [
@@ -139,7 +144,6 @@ def test_reads_go_to_the_replica_and_show_an_article_once_it_is_replayed(
                     "role": "replica",
                     "status": "ok",
                     "reads": True,
-                    "lag_s": 0.0,
                 },
             ],
         }

@@ -168,6 +168,13 @@ _SEARCH_INDEX = SearchIndex(
 )
 
 
+async def _light_connection(conninfo: str) -> "psycopg.AsyncConnection[Any]":
+    """A connection of its own for a light read on the event loop: no pool, autocommit."""
+    return await psycopg.AsyncConnection.connect(
+        conninfo, autocommit=True, connect_timeout=2, prepare_threshold=PREPARE_THRESHOLD
+    )
+
+
 class PostgresVersion:
     """One psycopg async connection, one query at a time, shared by concurrent requests.
 
@@ -210,12 +217,7 @@ class PostgresVersion:
     async def _query(self) -> int | None:
         try:
             if self._connection is None or self._connection.closed:
-                self._connection = await psycopg.AsyncConnection.connect(
-                    self._conninfo,
-                    autocommit=True,
-                    connect_timeout=2,
-                    prepare_threshold=PREPARE_THRESHOLD,
-                )
+                self._connection = await _light_connection(self._conninfo)
             cursor = await self._connection.execute(VERSION_QUERY)
             row = await cursor.fetchone()
         except psycopg.Error:
@@ -244,12 +246,7 @@ class PostgresProbe:
     async def read(self) -> ServerState:
         try:
             if self._connection is None or self._connection.closed:
-                self._connection = await psycopg.AsyncConnection.connect(
-                    self._conninfo,
-                    autocommit=True,
-                    connect_timeout=2,
-                    prepare_threshold=PREPARE_THRESHOLD,
-                )
+                self._connection = await _light_connection(self._conninfo)
             cursor = await self._connection.execute(_PROBE)
             row = await cursor.fetchone()
         except psycopg.Error as exc:

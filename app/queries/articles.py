@@ -51,37 +51,33 @@ def byline(text: str | None) -> list[AuthorRef]:
     return [AuthorRef(id=id_, name=name) for _, id_, name in sorted(json.loads(text))]
 
 
+def _item_fields(row: Row[Any]) -> dict[str, Any]:
+    """The fields an article's list item and its record share, from a "list", "search"
+    or "record" row."""
+    return {
+        "id": row.id,
+        "url": row.url,
+        "title": row.title,
+        "published_at": local_time(row.published_at, row.published_offset_minutes),
+        "authors": byline(row.byline),
+        "source": SourceRef(id=row.source_id, name=row.source_name, domain=row.source_domain),
+        "language": row.language,
+        "word_count": row.word_count,
+        "excerpt": row.excerpt,
+        "category": row.category,
+        "story_id": row.story_id,
+    }
+
+
 def list_item(row: Row[Any]) -> ArticleListItem:
     """A listing's item from a "list" or "search" row (highlight added by the caller)."""
-    return ArticleListItem(
-        id=row.id,
-        url=row.url,
-        title=row.title,
-        published_at=local_time(row.published_at, row.published_offset_minutes),
-        authors=byline(row.byline),
-        source=SourceRef(id=row.source_id, name=row.source_name, domain=row.source_domain),
-        language=row.language,
-        word_count=row.word_count,
-        excerpt=row.excerpt,
-        category=row.category,
-        story_id=row.story_id,
-    )
+    return ArticleListItem(**_item_fields(row))
 
 
 def article_record(row: Row[Any], kind: type[R]) -> R:
     """An article's every field but paragraphs, from a "record" row."""
     return kind(
-        id=row.id,
-        url=row.url,
-        title=row.title,
-        published_at=local_time(row.published_at, row.published_offset_minutes),
-        authors=byline(row.byline),
-        source=SourceRef(id=row.source_id, name=row.source_name, domain=row.source_domain),
-        language=row.language,
-        word_count=row.word_count,
-        excerpt=row.excerpt,
-        category=row.category,
-        story_id=row.story_id,
+        **_item_fields(row),
         body=row.body,
         photo_credit=row.photo_credit,
         ingested_at=row.ingested_at,

@@ -213,7 +213,9 @@ def test_a_lagging_replica_leaves_the_rotation_and_comes_back(archive: Archive) 
             assert health["reads"] is False and health["lag_s"] > 1
             assert titles(client) == ["Свежая"]
         wait_for(lambda: replica_health(client)["reads"] is True)
-        assert replica_health(client)["lag_s"] == 0.0
+        # Back in rotation: caught up to within the allowed lag (how far depends on when
+        # it last replayed, so not exactly 0).
+        assert 0 <= replica_health(client)["lag_s"] <= 1
 
 
 @contextmanager

@@ -607,6 +607,7 @@ class Wrk:
     duration: int
     threads: int = 1
     timeout: str = "10s"
+    headers: tuple[str, ...] = ()  # "Name: value", sent with every request
 
     def version(self) -> str:
         return tool_version([self.path, "--version"])
@@ -614,6 +615,7 @@ class Wrk:
     def command(self, url: str, script: Path | None = None) -> list[str]:
         cmd = [self.path, f"-t{self.threads}", f"-c{self.connections}", f"-d{self.duration}s"]
         cmd += ["--latency", "--timeout", self.timeout]
+        cmd += [arg for header in self.headers for arg in ("-H", header)]
         return [*cmd, *(["--script", str(script)] if script else []), url]
 
     def run(self, url: str, script: Path | None = None) -> WrkResult:

@@ -46,6 +46,7 @@ def changes_route(
         str,
         Query(
             max_length=MAX_SINCE_CHARS,
+            pattern=r"^([0-9a-f]{1,32}\.[0-9]{1,18})?$",  # app.queries.changes.POSITION
             description="A position: `next` of a previous answer. Empty: from the beginning.",
             examples=["5f0c9e1a2b3d4c6e.1842"],
         ),

@@ -60,6 +60,9 @@ CategoryParam = Annotated[
         description="Category, one of: " + ", ".join(f"`{c}`" for c in CATEGORIES) + "; "
         "may repeat (any of them). Another value is a 400 naming it.",
         examples=["economy"],
+        # The document lists the categories (clients and generated types see the choice);
+        # the check itself stays check_categories', whose 400 names the unknown one.
+        json_schema_extra={"items": {"type": "string", "enum": list(CATEGORIES)}},
     ),
 ]
 StorySort = Annotated[

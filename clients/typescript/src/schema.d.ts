@@ -1228,7 +1228,7 @@ export interface operations {
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
                 /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
-                category?: string[];
+                category?: ("society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other")[];
                 /** @description Story id (GET /stories): its articles; may repeat. */
                 story_id?: number[];
             };
@@ -1336,7 +1336,7 @@ export interface operations {
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
                 /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
-                category?: string[];
+                category?: ("society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other")[];
                 /** @description Story id (GET /stories): its articles; may repeat. */
                 story_id?: number[];
             };
@@ -1640,7 +1640,7 @@ export interface operations {
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
                 /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
-                category?: string[];
+                category?: ("society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other")[];
                 /** @description Story id (GET /stories): its articles; may repeat. */
                 story_id?: number[];
             };
@@ -1747,7 +1747,7 @@ export interface operations {
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
                 /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
-                category?: string[];
+                category?: ("society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other")[];
                 /** @description Story id (GET /stories): its articles; may repeat. */
                 story_id?: number[];
             };
@@ -1851,7 +1851,7 @@ export interface operations {
                 /** @description Full-text search, as typed in a search box: words (all must match, in any inflected form), "quoted phrases", `OR`, and `-word` to exclude. */
                 q?: string | null;
                 /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
-                category?: string[];
+                category?: ("society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other")[];
                 /** @description Story id (GET /stories): its articles; may repeat. */
                 story_id?: number[];
             };
@@ -1951,7 +1951,7 @@ export interface operations {
                 /** @description Stories with an article published at or before: a date includes that whole UTC day. */
                 to?: string | null;
                 /** @description Category, one of: `society`, `economy`, `technology`, `sports`, `entertainment`, `science`, `other`; may repeat (any of them). Another value is a 400 naming it. */
-                category?: string[];
+                category?: ("society" | "economy" | "technology" | "sports" | "entertainment" | "science" | "other")[];
                 /** @description The story's language (ru, en, other); may repeat. */
                 language?: string[];
                 /** @description Stories with an article from this source (name or domain, case-insensitive); may repeat. */

@@ -30,7 +30,10 @@ PROSE_RULES = [
     ("sort", r"relevance needs a search: give q$"),
     ("q", r"has no words to search for$|needs at least one word to find"),
     ("q", r"may have at most \d+ words or phrases$"),
-    ("from|to|updated_since", r".* is not a date \(YYYY-MM-DD\) or an ISO 8601 datetime$|.* is out of range$"),
+    (
+        "from|to|updated_since",
+        r".* is not a date \(YYYY-MM-DD\) or an ISO 8601 datetime$|.* is out of range$",
+    ),
     ("to", r"is before `from`$"),
     ("fields", r"unknown field |names no field;|highlight is only there with a search"),
     (REPEATABLE, r"may repeat at most 50 times$"),

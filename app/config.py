@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         description="Bytes of listing totals kept per worker under the data version "
         "(about 600 bytes a total; 0: count every time).",
     )
+    word_cache_bytes: int = Field(
+        default=16_000_000,
+        ge=0,
+        description="Bytes of word → search term pairs kept per worker, for queries and "
+        "highlights (about 250 bytes a word form; 0: lemmatise every time). The ingest "
+        "keeps its own, larger.",
+    )
     cache_max_age: int = Field(
         default=0,
         ge=0,

@@ -27,6 +27,7 @@ from app.migrate import SchemaBehindError, check_schema_current
 from app.queries.changes import archive_id
 from app.reader import add_pages
 from app.replicas import open_reads
+from app.search import analyzer
 
 log = logging.getLogger("app")
 
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.response_cache_bytes, settings.cache_max_age, settings.gzip_min_bytes
     )
     app.state.totals = CountCache(settings.count_cache_bytes)
+    analyzer.set_cache_bytes(settings.word_cache_bytes)
     app.state.access = Access.from_settings(settings)
     install_error_handlers(app)
     # Each add_middleware wraps the ones before it: the request log sees everything,

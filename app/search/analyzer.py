@@ -8,6 +8,7 @@ the same function, so SQLite and PostgreSQL see the same terms.
 """
 
 import re
+import sys
 from collections.abc import Iterator
 from functools import cache
 
@@ -16,7 +17,10 @@ import Stemmer
 
 WORD = re.compile(r"[^\W_]+")
 MAX_TERM_CHARS = 64  # longer "words" (hashes, base64) are not searchable text
-CACHE_LIMIT = 300_000  # word forms remembered; bounds memory on any corpus
+# Bytes of word → term pairs a process keeps: the ingest's (about 250,000 word forms, most
+# of a large corpus's vocabulary); an API worker sets its own (WORD_CACHE_BYTES).
+CACHE_BYTES = 64_000_000
+ENTRY_BYTES = 100  # a pair's share of the dict's table, beyond its two strings (measured)
 _CYRILLIC = re.compile(r"[а-яё]")
 _LATIN = re.compile(r"^[a-z0-9]+$")
 
@@ -46,17 +50,42 @@ def _term(word: str) -> str:
 
 
 class _TermCache(dict[str, str]):
-    """word → term. Most words of a text were seen before, and a dict lookup mapped over
-    the words runs at C speed, which the ingest needs (a few hundred words an article)."""
+    """word → term, within a budget of bytes. Most words of a text were seen before, and a
+    dict lookup mapped over the words runs at C speed, which the ingest needs (a few
+    hundred words an article): so a hit does no bookkeeping, a miss counts what it adds
+    (both strings and the slot), and a full cache starts over rather than evicting in
+    order."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        self.budget = budget
+        self.used = 0
 
     def __missing__(self, word: str) -> str:
-        if len(self) >= CACHE_LIMIT:
+        term = _term(word)
+        cost = sys.getsizeof(word) + sys.getsizeof(term) + ENTRY_BYTES
+        if self.used + cost > self.budget:
             self.clear()
-        term = self[word] = _term(word)
+            self.used = 0
+        if cost <= self.budget:
+            self[word] = term
+            self.used += cost
         return term
 
 
-_terms = _TermCache()
+_terms = _TermCache(CACHE_BYTES)
+
+
+def set_cache_bytes(budget: int) -> None:
+    """This process's budget for word → term pairs (0: none kept)."""
+    _terms.clear()
+    _terms.used = 0
+    _terms.budget = budget
+
+
+def cache_used_bytes() -> int:
+    """What the kept pairs cost, as the budget counts them."""
+    return _terms.used
 
 
 def normalize(word: str) -> str:

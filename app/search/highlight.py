@@ -11,11 +11,12 @@ the full pass.
 """
 
 import re
+import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from html import escape
 from itertools import islice
 
+from app.cache.lru import LRU
 from app.search.analyzer import WORD, normalize, spans, surface_forms, word_terms
 
 SNIPPET_WORDS = 30
@@ -50,8 +51,35 @@ class _Locator:
 MIN_STEM = 3  # a shorter shared stem would make every word a candidate anyway
 
 
-@lru_cache(maxsize=512)
+# The locators of recent searches, per process: a search's next pages and its other
+# clients reuse its locator (building one lists every form of each term).
+LOCATOR_CACHE_BYTES = 4_000_000
+PATTERN_BYTES_PER_CHAR = 40  # a compiled pattern's size per character of its source (measured)
+
+
+def _locator_cost(wanted: frozenset[str], kept: "tuple[_Locator | None]") -> int:
+    cost = sys.getsizeof(wanted) + sum(map(sys.getsizeof, wanted)) + 200
+    locator = kept[0]
+    if locator is not None:
+        cost += sys.getsizeof(locator.forms) + sum(map(sys.getsizeof, locator.forms))
+        cost += PATTERN_BYTES_PER_CHAR * len(locator.pattern.pattern) + 1000
+    return cost
+
+
+_locators: "LRU[frozenset[str], tuple[_Locator | None]]" = LRU(
+    LOCATOR_CACHE_BYTES, _locator_cost, LOCATOR_CACHE_BYTES // 20
+)
+
+
 def _locator(wanted: frozenset[str]) -> _Locator | None:
+    kept = _locators.get(wanted)
+    if kept is None:
+        kept = (_new_locator(wanted),)
+        _locators.put(wanted, kept)
+    return kept[0]
+
+
+def _new_locator(wanted: frozenset[str]) -> _Locator | None:
     """What finds the words of these terms in text lower-cased with ё as е; None if some
     term's forms cannot be listed. A term's forms share a stem, so the pattern finds whole
     words starting with one of the stems, which the regex engine rejects at most positions

@@ -643,8 +643,12 @@ class Wrk:
         The result notes the rows of the warm-up answer (the length of a JSON array, of an
         object's `items`, else 1) and our API's `total`.
         """
+        # The warm-up asks as wrk will: httpx alone would ask for gzip, and a cache that
+        # keeps what its first client takes would then decompress each of wrk's hits.
+        asked = dict(header.split(": ", 1) for header in self.headers)
+        asked.setdefault("Accept-Encoding", "identity")
         try:
-            warm = httpx.get(url, timeout=30)
+            warm = httpx.get(url, timeout=30, headers=asked)
         except httpx.HTTPError as exc:
             return WrkResult(error=f"warm-up failed: {exc.__class__.__name__}")
         if warm.status_code != 200:

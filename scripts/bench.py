@@ -776,8 +776,7 @@ def memory_run(
             sizes = []
             with httpx.Client(base_url=server.base, timeout=60) as client:
                 for sample in urls[-20:]:
-                    header, _, value = GZIP_CLIENT.partition(": ")
-                    answer = client.get(sample, headers={header: value})
+                    answer = client.get(sample, headers=wrk.header_map())
                     answer.raise_for_status()
                     sizes.append(int(answer.headers["content-length"]))  # as sent
             run.entry_kb = sum(sizes) / len(sizes) / 1024

@@ -612,6 +612,10 @@ class Wrk:
     def version(self) -> str:
         return tool_version([self.path, "--version"])
 
+    def header_map(self) -> dict[str, str]:
+        """The headers wrk sends, for a request made another way (httpx)."""
+        return dict(header.split(": ", 1) for header in self.headers)
+
     def command(self, url: str, script: Path | None = None) -> list[str]:
         cmd = [self.path, f"-t{self.threads}", f"-c{self.connections}", f"-d{self.duration}s"]
         cmd += ["--latency", "--timeout", self.timeout]
@@ -645,7 +649,7 @@ class Wrk:
         """
         # The warm-up asks as wrk will: httpx alone would ask for gzip, and a cache that
         # keeps what its first client takes would then decompress each of wrk's hits.
-        asked = dict(header.split(": ", 1) for header in self.headers)
+        asked = self.header_map()
         asked.setdefault("Accept-Encoding", "identity")
         try:
             warm = httpx.get(url, timeout=30, headers=asked)

@@ -33,8 +33,4 @@ class CountCache:
             return count()
         # One process may serve several databases (tests do), each with its own versions.
         entry = (session.connection().engine, version, key)
-        total = self._lru.get(entry)
-        if total is None:
-            total = count()
-            self._lru.put(entry, total)
-        return total
+        return self._lru.get_or_put(entry, count)

@@ -40,6 +40,18 @@ class LRU(Generic[K, V]):
             self._items.move_to_end(key)
             return found[0]
 
+    def get_or_put(self, key: K, make: Callable[[], V]) -> V:
+        """The value kept under key (None included), else make()'s, kept if it fits.
+        make runs outside the lock: two threads that miss at once may both make it."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found[0]
+        value = make()
+        self.put(key, value)
+        return value
+
     def put(self, key: K, value: V) -> bool:
         """Keep value under key, evicting the least recently used entries to make room;
         False if it costs more than max_entry (nothing is kept, nothing evicted)."""

@@ -65,12 +65,15 @@ class _TermCache(dict[str, str]):
         term = _term(word)
         cost = sys.getsizeof(word) + sys.getsizeof(term) + ENTRY_BYTES
         if self.used + cost > self.budget:
-            self.clear()
-            self.used = 0
+            self.empty()
         if cost <= self.budget:
             self[word] = term
             self.used += cost
         return term
+
+    def empty(self) -> None:
+        self.clear()
+        self.used = 0
 
 
 _terms = _TermCache(CACHE_BYTES)
@@ -78,8 +81,7 @@ _terms = _TermCache(CACHE_BYTES)
 
 def set_cache_bytes(budget: int) -> None:
     """This process's budget for word → term pairs (0: none kept)."""
-    _terms.clear()
-    _terms.used = 0
+    _terms.empty()
     _terms.budget = budget
 
 

@@ -57,26 +57,21 @@ LOCATOR_CACHE_BYTES = 4_000_000
 PATTERN_BYTES_PER_CHAR = 40  # a compiled pattern's size per character of its source (measured)
 
 
-def _locator_cost(wanted: frozenset[str], kept: "tuple[_Locator | None]") -> int:
+def _locator_cost(wanted: frozenset[str], locator: "_Locator | None") -> int:
     cost = sys.getsizeof(wanted) + sum(map(sys.getsizeof, wanted)) + 200
-    locator = kept[0]
     if locator is not None:
         cost += sys.getsizeof(locator.forms) + sum(map(sys.getsizeof, locator.forms))
         cost += PATTERN_BYTES_PER_CHAR * len(locator.pattern.pattern) + 1000
     return cost
 
 
-_locators: "LRU[frozenset[str], tuple[_Locator | None]]" = LRU(
+_locators: "LRU[frozenset[str], _Locator | None]" = LRU(
     LOCATOR_CACHE_BYTES, _locator_cost, LOCATOR_CACHE_BYTES // 20
 )
 
 
 def _locator(wanted: frozenset[str]) -> _Locator | None:
-    kept = _locators.get(wanted)
-    if kept is None:
-        kept = (_new_locator(wanted),)
-        _locators.put(wanted, kept)
-    return kept[0]
+    return _locators.get_or_put(wanted, lambda: _new_locator(wanted))
 
 
 def _new_locator(wanted: frozenset[str]) -> _Locator | None:

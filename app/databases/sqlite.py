@@ -13,8 +13,10 @@ one fixed format, so text order is instant order.
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,30 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@contextmanager
+def _shadow_triggers_off(connection: Connection) -> Iterator[None]:
+    """The ingest's index writes, without the data-version triggers on FTS5's docsize table
+    (migration 0005), put back in the same transaction.
+
+    Those triggers catch writes to the index made outside the app. Each one that fires
+    inside FTS5 opens a statement savepoint, and FTS5 answers a savepoint by writing its
+    pending terms out as a segment: a batch became one segment per document, which
+    automerge then folded together again and again (most of a 100k ingest's time). The
+    ingest's own transaction moves the version anyway (its articles' triggers), and no
+    other connection sees the schema without them: SQLite's DDL is part of the
+    transaction, which holds the write lock (begin_writing).
+    """
+    triggers = connection.execute(
+        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+        {"t": f"{FTS_TABLE}_docsize"},
+    ).all()
+    for name, _ in triggers:
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _, sql in triggers:
+        connection.exec_driver_sql(sql)
 
 
 def _statement_timeout(engine: Engine, timeout_ms: int) -> None:
@@ -249,12 +275,16 @@ class SQLite(Database):
             | {"body": a.entry[1]}
             for a in (*new, *changed)
         ]
-        if changed:
-            connection.execute(
-                text("DELETE FROM articles_fts WHERE rowid = :rowid"),
-                [{"rowid": row["rowid"]} for row in rows[len(new) :]],
-            )
-        self.bulk_insert(connection, fts_table, rows)
+        with _shadow_triggers_off(connection):
+            if changed:
+                connection.execute(
+                    text("DELETE FROM articles_fts WHERE rowid = :rowid"),
+                    [{"rowid": row["rowid"]} for row in rows[len(new) :]],
+                )
+            # In key order: FTS5 writes its pending terms out as a segment whenever a rowid
+            # is lower than the one before.
+            rows.sort(key=itemgetter("rowid"))
+            self.bulk_insert(connection, fts_table, rows)
 
     def search_index(self) -> SearchIndex:
         return _SEARCH_INDEX

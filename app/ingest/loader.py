@@ -342,7 +342,7 @@ def ingest_paths(
         with session.begin():
             connection = session.connection()
             database.begin_writing(connection)
-            report.stories = assign_pending(connection)
+            report.stories = assign_pending(connection, committed=True)
     if report.inserted or report.updated:
         # The planner picks its scans from statistics, which a fresh load leaves stale.
         with engine.begin() as connection:

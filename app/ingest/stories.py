@@ -17,6 +17,7 @@ lower language code); importance() is what sort=importance orders by.
 """
 
 import math
+import multiprocessing
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, select, tuple_, update
+from sqlalchemy import URL, Connection, Engine, Table, bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.databases import database_for
@@ -255,9 +256,13 @@ def _stream(connection: Connection, low: datetime, high: datetime) -> Iterator[g
         after = (rows[-1].published_at, rows[-1].id)
 
 
-def assign_pending(connection: Connection) -> StoryReport:
+def assign_pending(connection: Connection, *, committed: bool = False) -> StoryReport:
     """Assign a story to every pending article and refresh the stories touched, in the
-    caller's transaction (which has begun writing)."""
+    caller's transaction (which has begun writing).
+
+    committed: this transaction has changed nothing yet that the stream reads (articles,
+    their signatures, stories), so another connection sees the same pending articles
+    and grouping can run in a process of its own (_decided_elsewhere)."""
     report = StoryReport()
     database = database_for(connection)
     # Writers queue on archive_state's row (every write takes it, 0008): taken first, it
@@ -276,18 +281,93 @@ def assign_pending(connection: Connection) -> StoryReport:
         return report
     touched: set[int] = set()
     written: list[tuple[int, int | None]] = []
-    for low, high in _windows(times):
-        for article_id, story_id in grouping.assign(_stream(connection, low, high)):
-            written.append((article_id, story_id))
-            touched.add(story_id)
-            if len(written) >= WRITE:
-                database.set_ints(connection, _ARTICLES, "story_id", written)
-                report.assigned += len(written)
-                written = []
+    windows = _windows(times)
+    url = connection.engine.url
+    if committed and report.described == 0 and _shared(url):
+        decisions = _decided_elsewhere(url, windows)
+    else:
+        decisions = _decided(connection, windows)
+    for article_id, story_id in decisions:
+        written.append((article_id, story_id))
+        touched.add(story_id)
+        if len(written) >= WRITE:
+            database.set_ints(connection, _ARTICLES, "story_id", written)
+            report.assigned += len(written)
+            written = []
     database.set_ints(connection, _ARTICLES, "story_id", written)
     report.assigned += len(written)
+    if report.assigned != len(times):  # the child saw other pending articles than these
+        raise RuntimeError(f"{len(times)} articles to assign a story, {report.assigned} decided")
     report.stories = refresh_stories(connection, touched)
     return report
+
+
+Decision = tuple[int, int]  # (article id, story id)
+
+
+def _decided(
+    connection: Connection, windows: list[tuple[datetime, datetime]]
+) -> Iterator[Decision]:
+    for low, high in windows:
+        yield from grouping.assign(_stream(connection, low, high))
+
+
+def _shared(url: URL) -> bool:
+    """Can another process open this database and see what is committed?"""
+    if url.get_backend_name() != "sqlite":
+        return True
+    path = url.database or ""
+    return (
+        path not in ("", ":memory:")
+        and "mode=memory" not in path
+        and "memory" not in url.query.get("mode", "")
+    )
+
+
+def _decided_elsewhere(url: URL, windows: list[tuple[datetime, datetime]]) -> Iterator[Decision]:
+    """The same decisions as _decided(), made in a child process that reads the committed
+    articles through its own connection, while this one writes the decisions it has
+    already had: grouping (Python) and the database's writes run on two cores instead of
+    one after the other. The caller holds the write lock, so what the child reads is what
+    this transaction sees."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_group, args=(url, windows, send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        while (message := receive.recv()) is not None:
+            if isinstance(message, str):
+                raise RuntimeError(f"story grouping failed: {message}")
+            yield from message
+    finally:
+        receive.close()
+        child.join(timeout=5)
+        if child.is_alive():
+            child.terminate()
+
+
+def _group(url: URL, windows: list[tuple[datetime, datetime]], send: Any) -> None:
+    """The child of _decided_elsewhere(): decisions go back WRITE at a time, then None (or
+    what went wrong, as text). The parent's connections, inherited, are never touched."""
+    try:
+        engine = database_for(url).make_engine(
+            url, pool_size=1, statement_timeout_ms=0, read_only=True
+        )
+        with engine.connect() as connection:
+            chunk: list[Decision] = []
+            for decision in _decided(connection, windows):
+                chunk.append(decision)
+                if len(chunk) >= WRITE:
+                    send.send(chunk)
+                    chunk = []
+            send.send(chunk)
+        engine.dispose()
+        send.send(None)
+    except Exception as exc:  # the parent raises it
+        send.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        send.close()
 
 
 def restory(engine: Engine) -> StoryReport:

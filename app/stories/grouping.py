@@ -94,7 +94,8 @@ class _Window:
 
     def __init__(self) -> None:
         self.entries: deque[_Entry] = deque()
-        self.postings: dict[str, dict[_Entry, None]] = {}
+        # term → {entry: its weight in the entry's vector, None until that is fixed}
+        self.postings: dict[str, dict[_Entry, float | None]] = {}
         self.df: Counter[str] = Counter()
         self.spans: dict[int, tuple[datetime, datetime]] = {}  # story → (first, last) seen
 
@@ -115,10 +116,12 @@ class _Window:
             last = when
         self.spans[entry.story] = (first, last)
         postings = self.postings
-        for term in entry.weights:
+        vector = entry.vector
+        for term, weight in entry.weights.items():
             if (posting := postings.get(term)) is None:
                 posting = postings[term] = {}
-            posting[entry] = None
+            # entry.weights is the vector once that is fixed (see vector()), or its terms
+            posting[entry] = None if vector is None else vector.get(term, weight)
 
     def within_span(self, story: int | None, when: datetime) -> bool:
         """Would a story still span at most MAX_SPAN with an article of this date?"""
@@ -174,9 +177,11 @@ class _Window:
             if posting is None:
                 continue
             # A common term: only its latest entries (a big story is found through them).
-            for other in posting if len(posting) <= cap else islice(reversed(posting), cap):
-                other_vector = other.vector or self.vector(other)
-                partial[other] = get(other, 0.0) + weight * other_vector[term]
+            items = posting.items()
+            for other, known in items if len(posting) <= cap else islice(reversed(items), cap):
+                if known is None:
+                    known = posting[other] = self.vector(other)[term]
+                partial[other] = get(other, 0.0) + weight * known
         when = entry.member.published_at
         ranked = heapq.nlargest(CANDIDATES, partial.items(), key=itemgetter(1))
         best: tuple[float, int] | None = None

@@ -4,7 +4,8 @@ stories table exact.
 An article is pending while its story_id is NULL: inserted by a batch, changed in
 content, or older than migration 0009. After the batches, assign_pending() reads the
 articles around every pending one (within grouping.WINDOW, before or after) in
-(published_at, id) order, a page at a time, and lets app.stories.grouping decide; the
+(published_at, id) order, a page at a time, and lets app.stories.grouping decide (for
+the ingest, in a child process with its own connection, while this one writes); the
 story ids are written in bulk statements and the aggregates of every story touched are
 recomputed from its articles, all in one transaction, so a crash leaves the articles
 pending and the next run assigns them. Removals and changed articles call

@@ -201,15 +201,18 @@ def _progress(
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err, refresh_per_second=4) as bar:
+    # Refreshed by advance(), not by rich's thread: the story assignment forks only a
+    # process with no other thread (app.ingest.stories).
+    with Progress(*columns, console=err, auto_refresh=False) as bar:
         task = bar.add_task("ingest", total=total, rate="…")
         started = time.perf_counter()
 
         def advance() -> None:
             bar.advance(task)
             done = bar.tasks[0].completed
-            if done % 100 == 0:
+            if done % 100 == 0 or done == total:
                 bar.update(task, rate=f"{done / (time.perf_counter() - started):,.0f}")
+                bar.refresh()
 
         def reject(path: str, reason: str) -> None:
             bar.console.print(f"[red]{escape(path)}[/]: {escape(reason)}", soft_wrap=True)

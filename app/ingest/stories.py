@@ -19,6 +19,7 @@ lower language code); importance() is what sort=importance orders by.
 
 import math
 import multiprocessing
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -263,7 +264,8 @@ def assign_pending(connection: Connection, *, committed: bool = False) -> StoryR
 
     committed: this transaction has changed nothing yet that the stream reads (articles,
     their signatures, stories), so another connection sees the same pending articles
-    and grouping can run in a process of its own (_decided_elsewhere)."""
+    and grouping can run in a process of its own (_decided_elsewhere), if this process
+    has no other thread (_may_fork)."""
     report = StoryReport()
     database = database_for(connection)
     # Writers queue on archive_state's row (every write takes it, 0008): taken first, it
@@ -284,7 +286,7 @@ def assign_pending(connection: Connection, *, committed: bool = False) -> StoryR
     written: list[tuple[int, int | None]] = []
     windows = _windows(times)
     url = connection.engine.url
-    if committed and report.described == 0 and _shared(url):
+    if committed and report.described == 0 and _shared(url) and _may_fork():
         decisions = _decided_elsewhere(url, windows)
     else:
         decisions = _decided(connection, windows)
@@ -311,6 +313,13 @@ def _decided(
 ) -> Iterator[Decision]:
     for low, high in windows:
         yield from grouping.assign(_stream(connection, low, high))
+
+
+def _may_fork() -> bool:
+    """Is this the process's only thread? A forked child has only the thread that forked
+    it, so a lock any other thread held at that moment (an import's, a driver's) stays
+    held in the child for ever: with other threads, grouping stays in this process."""
+    return threading.active_count() == 1
 
 
 def _shared(url: URL) -> bool:

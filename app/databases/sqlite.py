@@ -121,9 +121,11 @@ def _shadow_triggers_off(connection: Connection) -> Iterator[None]:
     ).all()
     for name, _ in triggers:
         connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
-    yield
-    for _, sql in triggers:
-        connection.exec_driver_sql(sql)
+    try:
+        yield
+    finally:  # a failed write may be caught and the transaction still committed
+        for _, sql in triggers:
+            connection.exec_driver_sql(sql)
 
 
 def _statement_timeout(engine: Engine, timeout_ms: int) -> None:

@@ -141,6 +141,11 @@ class Database(ABC):
         """A light reader of the data version, apart from the engine's pool."""
 
     @abstractmethod
+    def opens_elsewhere(self, url: URL) -> bool:
+        """Can another process open this database by its URL and see what is committed
+        (not an in-memory SQLite database)?"""
+
+    @abstractmethod
     def server_probe(self, url: URL) -> ServerProbe:
         """A probe of the server's replication state (raises ValueError where this database
         has no replicas)."""

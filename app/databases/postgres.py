@@ -317,6 +317,9 @@ class PostgreSQL(Database):
     def version_reader(self, url: URL) -> VersionReader:
         return PostgresVersion(_conninfo(url))
 
+    def opens_elsewhere(self, url: URL) -> bool:
+        return True
+
     def server_probe(self, url: URL) -> ServerProbe:
         return PostgresProbe(_conninfo(url))
 

@@ -254,10 +254,14 @@ class SQLite(Database):
     def server_probe(self, url: URL) -> ServerProbe:
         raise ValueError("SQLite has no read replicas: DATABASE_READ_URLS needs PostgreSQL")
 
-    def version_reader(self, url: URL) -> VersionReader:
+    def opens_elsewhere(self, url: URL) -> bool:
+        # A plain file path (a file: URI may name a database in memory).
         path = url.database
-        if path and path != ":memory:" and not path.startswith("file:"):
-            return SqliteVersion(path)
+        return bool(path) and path != ":memory:" and not str(path).startswith("file:")
+
+    def version_reader(self, url: URL) -> VersionReader:
+        if self.opens_elsewhere(url) and url.database:
+            return SqliteVersion(url.database)
         return NoVersion()
 
     def index_entry_of(self, title_terms: list[str], body_terms: list[str]) -> IndexEntry:

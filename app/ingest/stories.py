@@ -286,7 +286,7 @@ def assign_pending(connection: Connection, *, committed: bool = False) -> StoryR
     written: list[tuple[int, int | None]] = []
     windows = _windows(times)
     url = connection.engine.url
-    if committed and report.described == 0 and _shared(url) and _may_fork():
+    if committed and report.described == 0 and database.opens_elsewhere(url) and _may_fork():
         decisions = _decided_elsewhere(url, windows)
     else:
         decisions = _decided(connection, windows)
@@ -320,18 +320,6 @@ def _may_fork() -> bool:
     it, so a lock any other thread held at that moment (an import's, a driver's) stays
     held in the child for ever: with other threads, grouping stays in this process."""
     return threading.active_count() == 1
-
-
-def _shared(url: URL) -> bool:
-    """Can another process open this database and see what is committed?"""
-    if url.get_backend_name() != "sqlite":
-        return True
-    path = url.database or ""
-    return (
-        path not in ("", ":memory:")
-        and "mode=memory" not in path
-        and "memory" not in url.query.get("mode", "")
-    )
 
 
 def _decided_elsewhere(url: URL, windows: list[tuple[datetime, datetime]]) -> Iterator[Decision]:

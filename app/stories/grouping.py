@@ -8,7 +8,6 @@ close as the cosine of those vectors. An article joins the story of its closest 
 within WINDOW when that cosine reaches THRESHOLD (single link), else it starts its own.
 """
 
-import heapq
 import math
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -171,7 +170,7 @@ class _Window:
         postings = self.postings
         partial: dict[_Entry, float] = {}
         get = partial.get
-        strongest = heapq.nlargest(CANDIDATE_TERMS, vector.items(), key=itemgetter(1))
+        strongest = sorted(vector.items(), key=itemgetter(1), reverse=True)[:CANDIDATE_TERMS]
         for term, weight in strongest:
             posting = postings.get(term)
             if posting is None:
@@ -183,7 +182,7 @@ class _Window:
                     known = posting[other] = self.vector(other)[term]
                 partial[other] = get(other, 0.0) + weight * known
         when = entry.member.published_at
-        ranked = heapq.nlargest(CANDIDATES, partial.items(), key=itemgetter(1))
+        ranked = sorted(partial.items(), key=itemgetter(1), reverse=True)[:CANDIDATES]
         best: tuple[float, int] | None = None
         story = None
         for other, _ in ranked:

@@ -260,8 +260,8 @@ class Database(ABC):
         as this database allows (a statement-level trigger fires once per statement)."""
 
     @abstractmethod
-    def refresh_statistics(self, connection: Connection) -> None:
-        """Let the query planner see the data just loaded."""
+    def refresh_statistics(self, connection: Connection, tables: Sequence[str] = ()) -> None:
+        """Let the query planner see the data just loaded (in these tables, or all)."""
 
 
 DatabaseLike = str | URL | Dialect | Engine | Connection | Session

@@ -403,6 +403,7 @@ class SQLite(Database):
             )
             connection.execute(statement, [{"row_id": i, "value": v} for i, v in values])
 
-    def refresh_statistics(self, connection: Connection) -> None:
-        connection.exec_driver_sql("ANALYZE")
+    def refresh_statistics(self, connection: Connection, tables: Sequence[str] = ()) -> None:
+        for name in tables or ("",):
+            connection.exec_driver_sql(f"ANALYZE {name}")  # names from the code
         connection.exec_driver_sql("PRAGMA optimize")

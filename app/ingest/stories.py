@@ -297,9 +297,9 @@ def assign_pending(connection: Connection, *, committed: bool = False) -> StoryR
         # While the first decisions are made: the planner's statistics of what the
         # batches loaded (without them, PostgreSQL's plans for the writes below cost
         # more: the story ids of the 15k corpus 2.7 s instead of 1.4 – 1.8 s, 7.8 s
-        # written 4,000 at a time), then the pending articles.
+        # written 4,000 at a time).
         database.refresh_statistics(connection, ["articles", "article_signatures"])
-        founded = _Founded(connection, _pending(connection))
+        founded = _Founded(connection)
         for article_id, story_id in decisions:
             written.append((article_id, story_id))
             if not founded.add(article_id, story_id):
@@ -319,105 +319,103 @@ def assign_pending(connection: Connection, *, committed: bool = False) -> StoryR
 
 
 @dataclass(frozen=True, slots=True)
-class _Pending:
-    """What a story's aggregates need of a pending article (the title only of a story's
-    first article, read when the story is)."""
+class _Member:
+    """What a story's aggregates need of one of its articles (the title only of its
+    first article: ""  for the others)."""
 
     id: int
     published_at: datetime
     source_id: int
     category: str
     language: str
-    title: str = ""
-
-
-def _pending(connection: Connection) -> dict[int, _Pending]:
-    """Every pending article, by id (its strings shared: a few hundred bytes each)."""
-    shared: dict[str, str] = {}
-    rows = connection.execute(
-        select(
-            Article.id, Article.published_at, Article.source_id, Article.category, Article.language
-        ).where(Article.story_id.is_(None))
-    )
-    return {
-        row.id: _Pending(
-            row.id,
-            row.published_at,
-            row.source_id,
-            shared.setdefault(row.category, row.category),
-            shared.setdefault(row.language, row.language),
-        )
-        for row in rows
-    }
+    title: str
 
 
 class _Founded:
-    """The stories that pending articles start, kept in memory as the decisions come and
+    """The stories that pending articles start, counted as the decisions come and
     written as soon as they are complete, while grouping still runs: this saves reading
     every assigned article back to recount its story (refresh_stories).
 
-    A story named after a pending article holds pending articles only: ids are never
-    reused (app.databases new_ids), so no stored article has that story, and its first
-    article is the pending one it is named after (the decisions come in stream order).
-    So once a decision's date is more than MAX_SPAN after a story's first article, no
-    later one can join it."""
+    A decision (article, story) starts a story when the story is the article's own id,
+    and joins one started here when that story is still open; any other story is a
+    stored one (ids are never reused, app.databases new_ids, so no stored article has a
+    story named after a pending article). Decisions come in stream order, so a story's
+    first article is the one it is named after, and once a decision's date is more than
+    MAX_SPAN after that article's, no later decision can join the story. Memory holds the
+    articles of the open stories only."""
 
-    def __init__(self, connection: Connection, pending: dict[int, _Pending]) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.pending = pending
-        self.open: dict[int, list[_Pending]] = {}  # story → its articles, oldest story first
-        self.latest: datetime | None = None  # the date of the last decision, as grouped
+        self.open: dict[int, list[int]] = {}  # story → its articles' ids, oldest story first
+        self.members: dict[int, _Member] = {}  # the articles of the open stories, once read
+        self.unread: list[int] = []  # articles decided since the last read
+        self.latest: datetime | None = None  # the date of the last decision read, as grouped
         self.stories = 0
-        self.fresh: list[int] = []  # stories opened since the last write
-        self.titles: dict[int, str] = {}  # the title of each open story's first article
 
     def add(self, article_id: int, story_id: int) -> bool:
-        """Count the decision if it is about a story a pending article started."""
-        member = self.pending.get(article_id)
-        if member is None or story_id not in self.pending:
+        """Count the decision if its story is one started here."""
+        if story_id == article_id:
+            self.open[story_id] = [article_id]
+        elif story_id in self.open:
+            self.open[story_id].append(article_id)
+        else:
             return False
-        if story_id not in self.open:
-            self.open[story_id] = []
-            self.fresh.append(story_id)
-        self.open[story_id].append(member)
-        self.latest = _clamped(member.published_at)
+        self.unread.append(article_id)
         return True
 
     def write(self, *, complete_only: bool) -> None:
-        """Write the stories that are complete (or all), after reading what the stories
-        opened since the last write need: done as the decisions come, that leaves less
-        to do once the last has come. A story is named after its first article (in
-        grouping's order: where the dates are extreme, not always the earliest)."""
-        for chunk in _chunks(self.fresh, WRITE):
-            self._read_titles(chunk)
-            # None are expected (ids are not reused), but a row left there would fail
-            # the whole assignment.
-            self.connection.execute(delete(Story).where(Story.id.in_(chunk)))
-        self.fresh = []
+        """Read what the decisions since the last write need, then write the stories
+        that are complete (or all of them)."""
+        self._read(self.unread)
+        self.unread = []
         done: list[int] = []
         for story_id in self.open:
-            began = _clamped(self.pending[story_id].published_at)
+            began = _clamped(self.members[story_id].published_at)
             if complete_only and (self.latest is None or self.latest - began <= grouping.MAX_SPAN):
                 break
             done.append(story_id)
         for chunk in _chunks(done, WRITE):
+            # None are expected, but a row left there would fail the whole assignment.
+            self.connection.execute(delete(Story).where(Story.id.in_(chunk)))
             stories = []
             for story_id in chunk:
-                members = sorted(self.open.pop(story_id), key=_order)
-                if members[0].id not in self.titles:
-                    self._read_titles([members[0].id])
-                members[0] = replace(members[0], title=self.titles.pop(members[0].id))
-                self.titles.pop(story_id, None)
+                members = sorted(map(self.members.pop, self.open.pop(story_id)), key=_order)
+                if not members[0].title:  # extreme dates: grouping's first is not the earliest
+                    title = self.connection.scalar(
+                        select(Article.title).where(Article.id == members[0].id)
+                    )
+                    members[0] = replace(members[0], title=title or "")
                 stories.append(_aggregate(story_id, members))
             database_for(self.connection).bulk_insert(self.connection, _STORIES, stories)
             self.stories += len(chunk)
 
-    def _read_titles(self, ids: Sequence[int]) -> None:
-        rows = self.connection.execute(select(Article.id, Article.title).where(Article.id.in_(ids)))
-        self.titles.update({id_: title for id_, title in rows})
+    def _read(self, ids: Sequence[int]) -> None:
+        shared: dict[str, str] = {}  # the few categories and languages, one string each
+        for chunk in _chunks(ids, WRITE):
+            rows = self.connection.execute(
+                select(
+                    Article.id,
+                    Article.published_at,
+                    Article.source_id,
+                    Article.category,
+                    Article.language,
+                    Article.title,
+                ).where(Article.id.in_(chunk))
+            )
+            for row in rows:
+                self.members[row.id] = _Member(
+                    row.id,
+                    row.published_at,
+                    row.source_id,
+                    shared.setdefault(row.category, row.category),
+                    shared.setdefault(row.language, row.language),
+                    row.title if row.id in self.open else "",
+                )
+            last = _clamped(self.members[chunk[-1]].published_at)
+            self.latest = last if self.latest is None else max(self.latest, last)
 
 
-def _order(member: _Pending) -> tuple[datetime, int]:
+def _order(member: _Member) -> tuple[datetime, int]:
     return member.published_at, member.id
 
 

@@ -321,7 +321,7 @@ def assign_pending(connection: Connection, *, committed: bool = False) -> StoryR
 @dataclass(frozen=True, slots=True)
 class _Member:
     """What a story's aggregates need of one of its articles (the title only of its
-    first article: ""  for the others)."""
+    first article, "" for the others)."""
 
     id: int
     published_at: datetime

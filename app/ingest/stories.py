@@ -43,6 +43,15 @@ WRITE = 500  # story ids written per statement
 _ARTICLES = cast(Table, Article.__table__)
 _STORIES = cast(Table, Story.__table__)
 _SIGNATURES = cast(Table, ArticleSignature.__table__)
+# What a story's aggregates (_aggregate) read of each of its articles.
+_MEMBER = (
+    Article.id,
+    Article.published_at,
+    Article.source_id,
+    Article.category,
+    Article.language,
+    Article.title,
+)
 SOURCE_WEIGHT = 2.0  # each doubling of a story's sources counts as this many days
 ARTICLE_WEIGHT = 1.0  # each doubling of its articles counts as this many days
 
@@ -73,25 +82,23 @@ def refresh_stories(connection: Connection, story_ids: Iterable[int | None]) -> 
     """Recompute the aggregates of these stories from their articles; a story left with
     none is deleted. Returns how many stories were looked at."""
     ids = sorted({i for i in story_ids if i is not None})
-    database = database_for(connection)
     for chunk in _chunks(ids, WRITE):
         rows = connection.execute(
-            select(
-                Article.story_id,
-                Article.id,
-                Article.title,
-                Article.published_at,
-                Article.source_id,
-                Article.category,
-                Article.language,
-            )
+            select(Article.story_id, *_MEMBER)
             .where(Article.story_id.in_(chunk))
             .order_by(Article.story_id, Article.published_at, Article.id)
         ).all()
         stories = [_aggregate(story_id, list(members)) for story_id, members in _by_story(rows)]
-        connection.execute(delete(Story).where(Story.id.in_(chunk)))
-        database.bulk_insert(connection, _STORIES, stories)
+        _write_stories(connection, chunk, stories)
     return len(ids)
+
+
+def _write_stories(
+    connection: Connection, ids: Sequence[int], stories: list[dict[str, Any]]
+) -> None:
+    """Replace the rows of these stories by these (fewer, for stories left empty)."""
+    connection.execute(delete(Story).where(Story.id.in_(ids)))
+    database_for(connection).bulk_insert(connection, _STORIES, stories)
 
 
 def _by_story(rows: Sequence[Any]) -> Iterator[tuple[int, Iterator[Any]]]:
@@ -375,8 +382,6 @@ class _Founded:
                 break
             done.append(story_id)
         for chunk in _chunks(done, WRITE):
-            # None are expected, but a row left there would fail the whole assignment.
-            self.connection.execute(delete(Story).where(Story.id.in_(chunk)))
             stories = []
             for story_id in chunk:
                 members = sorted(map(self.members.pop, self.open.pop(story_id)), key=_order)
@@ -386,22 +391,15 @@ class _Founded:
                     )
                     members[0] = replace(members[0], title=title or "")
                 stories.append(_aggregate(story_id, members))
-            database_for(self.connection).bulk_insert(self.connection, _STORIES, stories)
+            # No rows of these stories are expected, but one left there would fail the
+            # whole assignment: replaced, as refresh_stories does.
+            _write_stories(self.connection, chunk, stories)
             self.stories += len(chunk)
 
     def _read(self, ids: Sequence[int]) -> None:
         shared: dict[str, str] = {}  # the few categories and languages, one string each
         for chunk in _chunks(ids, WRITE):
-            rows = self.connection.execute(
-                select(
-                    Article.id,
-                    Article.published_at,
-                    Article.source_id,
-                    Article.category,
-                    Article.language,
-                    Article.title,
-                ).where(Article.id.in_(chunk))
-            )
+            rows = self.connection.execute(select(*_MEMBER).where(Article.id.in_(chunk)))
             for row in rows:
                 self.members[row.id] = _Member(
                     row.id,

@@ -62,27 +62,15 @@ NET = (
     + " END IF; RETURN NULL; END $$"
 )
 
-# 0006's, for the downgrade.
-UTC = "published_at AT TIME ZONE 'UTC'"
-
-
-def _old_rows(rows: str, sign: str) -> str:
-    return (
-        "INSERT INTO article_counts (span, period, source_id, language, articles) "
-        f"SELECT p.span, p.period, s.id, r.language, {sign}count(*) FROM {rows} r "
-        f"CROSS JOIN LATERAL (VALUES ('day', to_char(r.{UTC}, 'YYYY-MM-DD')), "
-        f"('month', to_char(r.{UTC}, 'YYYY-MM'))) AS p(span, period) "
-        "CROSS JOIN LATERAL (VALUES (r.source_id), (0)) AS s(id) "
-        "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 " + UPSERT + ";"
-    )
-
-
+# 0006's, for the downgrade: every old row -1, then every new row +1, all written.
 EVERY_ROW = (
-    "CREATE OR REPLACE FUNCTION count_articles() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    "PERFORM 1 FROM archive_state WHERE id = 1 FOR UPDATE; "
-    f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_old_rows('old_rows', '-')} END IF; "
-    f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {_old_rows('new_rows', '')} END IF; "
-    "RETURN NULL; END $$"
+    "CREATE OR REPLACE FUNCTION count_articles() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN PERFORM 1 FROM archive_state WHERE id = 1 FOR UPDATE; "
+    "IF TG_OP IN ('UPDATE', 'DELETE') THEN "
+    + _counts(_rows("old_rows", -1), "")
+    + " END IF; IF TG_OP IN ('UPDATE', 'INSERT') THEN "
+    + _counts(_rows("new_rows", 1), "")
+    + " END IF; RETURN NULL; END $$"
 )
 
 

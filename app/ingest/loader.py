@@ -14,6 +14,7 @@ changed article leaves its story in its batch and is assigned again.
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -276,7 +277,8 @@ def _prepared(
     """(path, prepared or reason) in the order of paths, spread over worker processes.
 
     Paths go to the pool a window at a time, so neither the paths nor the results of a
-    run pile up in memory however many files there are.
+    run pile up in memory however many files there are; two windows are in flight, so
+    the workers never wait for this process to write the end of one before the next.
     """
     work = partial(prepare, database)
     if workers <= 1:
@@ -284,8 +286,17 @@ def _prepared(
             yield path, work(path)
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        while window := list(islice(paths, PREPARE_WINDOW)):
-            yield from zip(window, pool.imap(work, window, chunksize=32), strict=True)
+        flight: deque[tuple[list[Path], Iterator[Prepared | str]]] = deque()
+
+        def submit() -> None:
+            if window := list(islice(paths, PREPARE_WINDOW)):
+                flight.append((window, pool.imap(work, window, chunksize=32)))
+
+        submit()
+        while flight:
+            window, results = flight.popleft()
+            submit()  # the workers go on with the next window while this one is written
+            yield from zip(window, results, strict=True)
 
 
 def default_workers() -> int:

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         "body of GZIP_MIN_BYTES or more), URL and headers (0: no cache). A response over "
         "5% of it is served but not kept.",
     )
+    sqlite_cache_bytes: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="Bytes of SQLite database pages kept per worker, shared out over the "
+        "connections it uses at once (THREADS + 1: its threads' and the event loop's; "
+        "400 KB each by default). 0: SQLite's own 2 MB per connection. PostgreSQL caches "
+        "pages in its server, not here.",
+    )
     count_cache_bytes: int = Field(
         default=2_000_000,
         ge=0,

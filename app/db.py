@@ -53,18 +53,28 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def make_engine(
-    url: str, pool_size: int = 5, statement_timeout_ms: int = 0, *, read_only: bool = False
+    url: str,
+    pool_size: int = 5,
+    statement_timeout_ms: int = 0,
+    *,
+    read_only: bool = False,
+    cache_bytes: int = 0,
 ) -> Engine:
     """An engine for a SQLite or PostgreSQL URL, with its database's settings
     (app.databases).
 
     statement_timeout_ms > 0 cancels any statement that runs longer (the API sets it; the
     ingest's long batches and ANALYZE must not be cut short). read_only: the API's engines,
-    whose every transaction is one read-only snapshot.
+    whose every transaction is one read-only snapshot. cache_bytes > 0: each connection's
+    page cache in this process (SQLite's; the API's, from SQLITE_CACHE_BYTES).
     """
     parsed = make_url(url)
     return database_for(parsed).make_engine(
-        parsed, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms, read_only=read_only
+        parsed,
+        pool_size=pool_size,
+        statement_timeout_ms=statement_timeout_ms,
+        read_only=read_only,
+        cache_bytes=cache_bytes,
     )
 
 

@@ -225,7 +225,13 @@ async def _probe(probe: ServerProbe | None) -> ServerState | str:
 
 
 def _member(name: str, role: Role, url: str, settings: Settings, probed: bool) -> Member:
-    engine = make_engine(url, settings.db_pool_size, settings.statement_timeout_ms, read_only=True)
+    engine = make_engine(
+        url,
+        settings.db_pool_size,
+        settings.statement_timeout_ms,
+        read_only=True,
+        cache_bytes=settings.sqlite_cache_bytes // (settings.threads + 1),
+    )
     database = database_for(engine)
     probe = database.server_probe(engine.url) if probed else None
     return Member(

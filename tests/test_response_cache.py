@@ -251,9 +251,9 @@ def app_with(database_url: str, budget: int) -> TestClient:
 def test_an_answer_over_the_entry_cap_is_served_and_not_kept(
     database_url: str, large: Path
 ) -> None:
-    with app_with(database_url, 60_000) as client:
+    with app_with(database_url, 64_000) as client:
         cache = cache_of(client)
-        assert cache.max_entry_bytes == 3_000
+        assert cache.max_entry_bytes == 3_200
         urls = article_urls(client)
         cache.clear()
         small = client.get(urls["t0"], headers=GZIP)
@@ -274,7 +274,7 @@ def test_an_answer_over_the_entry_cap_is_served_and_not_kept(
 
 
 def test_large_answers_evict_the_oldest_within_the_budget(database_url: str, large: Path) -> None:
-    with app_with(database_url, 60_000) as client:
+    with app_with(database_url, 64_000) as client:
         cache = cache_of(client)
         urls = article_urls(client)
         cache.clear()
@@ -380,3 +380,52 @@ def test_small_answers_are_kept_as_they_are(api: TestClient) -> None:
     assert "content-encoding" not in sent and "accept-encoding" not in vary(sent)
     assert cache.used_bytes > len(body)  # kept, as sent
     assert raw(api, "/api/v1/sources", **GZIP) == (status, sent, body)
+
+
+# --- what else a worker keeps: SQLite's pages, bodies outside the heap ---------------------
+
+
+@pytest.mark.parametrize("budget", [0, 5 * 1024 * 1024])
+def test_sqlite_pages_are_kept_within_their_budget(database_url: str, budget: int) -> None:
+    """SQLITE_CACHE_BYTES is shared out over the connections a worker uses at once
+    (THREADS + 1); 0 leaves SQLite's own 2 MB a connection. PostgreSQL keeps its pages in
+    the server: the setting changes nothing there but must not get in the way."""
+    settings = Settings(
+        database_url=database_url, cursor_secret="s", sqlite_cache_bytes=budget, threads=4
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.get("/api/v1/articles?limit=1").status_code == 200
+        app: Any = client.app
+        engine = app.state.reads.primary.engine
+        if engine.dialect.name != "sqlite":
+            return
+        with engine.connect() as connection:
+            pages = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        assert pages == (-2000 if budget == 0 else -1024)  # KiB: 5 MiB over 5 connections
+
+
+def test_a_big_body_is_kept_in_pages_of_its_own_and_sent_unchanged(
+    database_url: str, large: Path
+) -> None:
+    with app_with(database_url, 0) as uncached:
+        url = article_urls(uncached)["huge"]  # about 30 KB of JSON, 18 KB gzipped
+        expected = {"gzip": raw(uncached, url, **GZIP), "identity": raw(uncached, url, **IDENTITY)}
+    assert len(expected["gzip"][2]) >= responses.OWN_PAGES_BYTES  # both kept copies are big
+    with app_with(database_url, 10_000_000) as client:
+        cache = cache_of(client)
+        # A miss kept plain, its hit, the gzip copy replacing it, its hit, and decompressed.
+        for headers, gzipped in (
+            (IDENTITY, False),
+            (IDENTITY, False),
+            (GZIP, True),
+            (GZIP, True),
+            (IDENTITY, True),
+        ):
+            name = "gzip" if headers is GZIP else "identity"
+            assert raw(client, url, **headers) == expected[name]
+            ((entry, cost),) = cache._lru._items.values()
+            assert entry.gzipped == gzipped
+            assert not isinstance(entry.kept, bytes)  # a mapping, counted in whole pages
+            assert entry.size % 4096 == 0
+            assert entry.length <= entry.size < entry.length + 4096
+            assert cost >= entry.size + len(url)

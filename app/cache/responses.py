@@ -22,6 +22,7 @@ errors, exports, small answers). JSON compresses 5 to 10 times, so the same budg
 docs/benchmarks.md "Memory".
 """
 
+import mmap
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ JSON = "application/json"
 # An entry above this share of the budget is served but not kept: one huge answer must
 # not flush hundreds of ordinary ones.
 MAX_ENTRY_SHARE = 0.05
-ENTRY_OVERHEAD = 400  # bytes of the entry's objects beyond its body, URL and headers
+ENTRY_OVERHEAD = 650  # bytes of the entry's objects beyond its body, URL and headers (measured)
 # The request state's key for the database the fast path read the version from, so that a
 # miss is computed there too (app.api.deps.Reply).
 READ_FIRST = "read_first"
@@ -81,16 +82,55 @@ class Answer:
         return to_json(self.body, self.include)
 
 
+# A body kept this big or bigger lives in pages of its own (a private anonymous mapping,
+# unmapped when its entry goes), outside the heap: kept bodies in the heap, among the
+# larger answers made and freed around them, left holes it never handed back (about 10%
+# of the budget over it, docs/benchmarks.md "Memory"). Smaller ones are not worth a
+# mapping and its rounding to whole pages.
+OWN_PAGES_BYTES = 4 * mmap.PAGESIZE
+
+
+def _keep(body: bytes) -> bytes | mmap.mmap:
+    """body as an entry keeps it: in pages of its own if big enough (see OWN_PAGES_BYTES)."""
+    if len(body) < OWN_PAGES_BYTES:
+        return body
+    try:
+        pages = mmap.mmap(-1, _whole_pages(len(body)), flags=mmap.MAP_PRIVATE)
+    except (OSError, AttributeError):  # no more mappings (vm.max_map_count), or no mmap flags
+        return body
+    pages.write(body)
+    return pages
+
+
+def _whole_pages(size: int) -> int:
+    return -(-size // mmap.PAGESIZE) * mmap.PAGESIZE
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
-    body: bytes  # gzip-compressed when gzipped
+    kept: bytes | mmap.mmap  # the body (gzip-compressed when gzipped), as _keep() keeps it
+    length: int  # of the body
     headers: dict[str, str]  # Content-Type and ETag among them
     gzipped: bool = False
+
+    @classmethod
+    def of(cls, body: bytes, headers: dict[str, str], *, gzipped: bool = False) -> "Entry":
+        return cls(_keep(body), len(body), headers, gzipped)
+
+    @property
+    def body(self) -> bytes:
+        kept = self.kept
+        return kept if isinstance(kept, bytes) else kept[: self.length]
+
+    @property
+    def size(self) -> int:
+        """What the body holds in memory: its bytes, or its whole pages."""
+        return len(self.kept)
 
 
 def _cost(key: tuple[int, str], entry: Entry) -> int:
     headers = sum(len(k) + len(v) for k, v in entry.headers.items())
-    return len(entry.body) + len(key[1]) + headers + ENTRY_OVERHEAD
+    return entry.size + len(key[1]) + headers + ENTRY_OVERHEAD
 
 
 class ResponseCache:
@@ -140,9 +180,11 @@ class ResponseCache:
         if entry is not None:
             return self.response(entry, gzip_ok, (version, url))
         answer = build()
-        entry = Entry(answer.encode(), {**_headers(answer), "ETag": etag})
-        if gzip_ok and len(entry.body) >= self.gzip_min_bytes:
-            entry = Entry(gzip_compress(entry.body), entry.headers, gzipped=True)
+        body, headers = answer.encode(), {**_headers(answer), "ETag": etag}
+        if gzip_ok and len(body) >= self.gzip_min_bytes:
+            entry = Entry.of(gzip_compress(body), headers, gzipped=True)
+        else:
+            entry = Entry.of(body, headers)
         self._lru.put((version, url), entry)
         return self.response(entry, gzip_ok)
 
@@ -162,9 +204,10 @@ class ResponseCache:
         most once while it is kept. outside_gzip: the answer will not pass GZipMiddleware
         (CachedResponses' hits), so this sets the Vary it would have set on a plain body."""
         if not entry.gzipped:
-            if not (gzip_ok and key is not None and len(entry.body) >= self.gzip_min_bytes):
-                return self._send(entry.body, self._plain(entry.headers, entry.body, outside_gzip))
-            entry = Entry(gzip_compress(entry.body), entry.headers, gzipped=True)
+            body = entry.body
+            if not (gzip_ok and key is not None and len(body) >= self.gzip_min_bytes):
+                return self._send(body, self._plain(entry.headers, body, outside_gzip))
+            entry = Entry.of(gzip_compress(body), entry.headers, gzipped=True)
             self._lru.put(key, entry)
         if not gzip_ok:
             body = zlib.decompress(entry.body, GZIP_WBITS)

@@ -121,11 +121,19 @@ class Database(ABC):
 
     @abstractmethod
     def make_engine(
-        self, url: URL, *, pool_size: int, statement_timeout_ms: int, read_only: bool = False
+        self,
+        url: URL,
+        *,
+        pool_size: int,
+        statement_timeout_ms: int,
+        read_only: bool = False,
+        cache_bytes: int = 0,
     ) -> Engine:
         """An engine with this database's settings; statement_timeout_ms > 0 cancels any
         statement that runs longer. read_only (the API's engines): each transaction is one
-        read-only snapshot, so every query of a request sees the same data."""
+        read-only snapshot, so every query of a request sees the same data. cache_bytes > 0:
+        the pages each connection keeps in this process, where the database keeps them
+        there (SQLite; a server caches pages on its side)."""
 
     @abstractmethod
     def stored_instant(self, value: datetime) -> datetime:

@@ -274,7 +274,13 @@ class PostgreSQL(Database):
     estimates_rows = True
 
     def make_engine(
-        self, url: URL, *, pool_size: int, statement_timeout_ms: int, read_only: bool = False
+        self,
+        url: URL,
+        *,
+        pool_size: int,
+        statement_timeout_ms: int,
+        read_only: bool = False,
+        cache_bytes: int = 0,
     ) -> Engine:
         connect_args: dict[str, Any] = {"prepare_threshold": PREPARE_THRESHOLD}
         if "connect_timeout" not in url.query:

@@ -102,6 +102,12 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _cache_size(dbapi_connection: Any, kib: int) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA cache_size = -{int(kib)}")  # negative: KiB, not pages
+    cursor.close()
+
+
 @contextmanager
 def _shadow_triggers_off(connection: Connection) -> Iterator[None]:
     """The ingest's index writes, without the data-version triggers on FTS5's docsize table
@@ -222,7 +228,13 @@ class SQLite(Database):
     estimates_rows = False
 
     def make_engine(
-        self, url: URL, *, pool_size: int, statement_timeout_ms: int, read_only: bool = False
+        self,
+        url: URL,
+        *,
+        pool_size: int,
+        statement_timeout_ms: int,
+        read_only: bool = False,
+        cache_bytes: int = 0,
     ) -> Engine:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -236,6 +248,11 @@ class SQLite(Database):
             max_overflow=POOL_SIZE,
         )
         event.listen(engine, "connect", _pragmas)
+        if cache_bytes > 0:
+            # SQLite's default is 2 MB of pages per connection, in this process: with a
+            # connection per thread, the one memory of a worker nobody counted.
+            kib = max(1, cache_bytes // 1024)
+            event.listen(engine, "connect", lambda dbapi, _record: _cache_size(dbapi, kib))
         if statement_timeout_ms:
             _statement_timeout(engine, statement_timeout_ms)
         if read_only:

@@ -8,7 +8,6 @@ news prose dropped), title and lead terms weighted up, strongest first, as
 "term:weight …" under SIGNATURE_BYTES. Both only count terms: no model, no I/O.
 """
 
-import heapq
 import math
 import re
 from collections import Counter
@@ -154,13 +153,14 @@ def signature(
     scores: dict[str, float] = {}
     # Terms once in the body and in neither the title nor the lead score the least (1):
     # they are only looked at when the others are too few.
-    repeated = [term for term, count in body_counts.items() if count > 1]
-    for pool in (lead.union(title, repeated), body_counts.keys()):
+    first = lead.union(title, [term for term, count in body_counts.items() if count > 1])
+    for terms in (first, body_counts.keys() - first):
+        pool = terms - COMMON - skip if skip else terms - COMMON
         scores.update(
             {
                 term: log[min(body(term, 0), most)] * (LEAD_WEIGHT if term in lead else 1.0)
                 + TITLE_WEIGHT * heading(term, 0)
-                for term in pool - scores.keys() - COMMON - skip
+                for term in pool
                 if len(term) > 1 and (term.isalpha() or _NUMBER.fullmatch(term))
             }
         )
@@ -171,7 +171,7 @@ def signature(
     # The SIGNATURE_TERMS best, by score then term (a set's order is not the same in
     # every process: the order here must not come from it).
     if len(scores) > SIGNATURE_TERMS:
-        least = heapq.nlargest(SIGNATURE_TERMS, scores.values())[-1]
+        least = sorted(scores.values(), reverse=True)[SIGNATURE_TERMS - 1]
         scores = {term: score for term, score in scores.items() if score >= least}
     ranked = sorted(sorted(scores.items()), key=itemgetter(1), reverse=True)[:SIGNATURE_TERMS]
     scale = MAX_WEIGHT / ranked[0][1]

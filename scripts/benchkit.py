@@ -370,7 +370,10 @@ class PostgresDatabase:
 
     def size_bytes(self) -> int:
         with admin_connection() as conn:
-            row = conn.execute("SELECT pg_database_size(%s)", (self.name,)).fetchone()
+            row = conn.execute(  # none yet: 0, as for a SQLite file not made yet
+                "SELECT pg_database_size(datname) FROM pg_database WHERE datname = %s",
+                (self.name,),
+            ).fetchone()
         return int(row[0]) if row else 0
 
 

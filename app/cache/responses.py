@@ -14,7 +14,9 @@ gzip, once: a body of at least GZIP_MIN_BYTES is compressed when the first clien
 accepts gzip asks for it (its miss, or its hit of an entry kept plain), and from then on
 only the compressed copy is kept (and counted against the budget); clients that accept
 gzip get it as kept, with Content-Encoding and Vary set here, which GZipMiddleware passes
-through untouched; the rare client that does not is sent it decompressed. A miss never
+through untouched; the rare client that does not is sent it decompressed. A kept body of
+OWN_PAGES_BYTES or more lives in pages of its own, outside the heap (_keep), so that what
+the cache frees goes back to the system and the budget is what it costs. A miss never
 compresses for a client that did not ask for gzip (app.main keeps
 GZipMiddleware, at the same level and threshold, for everything the cache does not make:
 errors, exports, small answers). JSON compresses 5 to 10 times, so the same budget keeps
@@ -90,16 +92,17 @@ class Answer:
 OWN_PAGES_BYTES = 4 * mmap.PAGESIZE
 
 
-def _keep(body: bytes) -> bytes | mmap.mmap:
-    """body as an entry keeps it: in pages of its own if big enough (see OWN_PAGES_BYTES)."""
-    if len(body) < OWN_PAGES_BYTES:
+def _keep(body: bytes, pages: bool) -> bytes | mmap.mmap:
+    """body as an entry keeps it: in pages of its own if big enough (see OWN_PAGES_BYTES)
+    and if it may be kept at all (pages: else a mapping would be made for nothing)."""
+    if not pages or len(body) < OWN_PAGES_BYTES:
         return body
     try:
-        pages = mmap.mmap(-1, _whole_pages(len(body)), flags=mmap.MAP_PRIVATE)
+        mapping = mmap.mmap(-1, _whole_pages(len(body)), flags=mmap.MAP_PRIVATE)
     except (OSError, AttributeError):  # no more mappings (vm.max_map_count), or no mmap flags
         return body
-    pages.write(body)
-    return pages
+    mapping.write(body)
+    return mapping
 
 
 def _whole_pages(size: int) -> int:
@@ -114,8 +117,10 @@ class Entry:
     gzipped: bool = False
 
     @classmethod
-    def of(cls, body: bytes, headers: dict[str, str], *, gzipped: bool = False) -> "Entry":
-        return cls(_keep(body), len(body), headers, gzipped)
+    def of(
+        cls, body: bytes, headers: dict[str, str], *, gzipped: bool = False, pages: bool = True
+    ) -> "Entry":
+        return cls(_keep(body, pages), len(body), headers, gzipped)
 
     @property
     def body(self) -> bytes:
@@ -181,10 +186,12 @@ class ResponseCache:
             return self.response(entry, gzip_ok, (version, url))
         answer = build()
         body, headers = answer.encode(), {**_headers(answer), "ETag": etag}
-        if gzip_ok and len(body) >= self.gzip_min_bytes:
-            entry = Entry.of(gzip_compress(body), headers, gzipped=True)
-        else:
-            entry = Entry.of(body, headers)
+        gzipped = gzip_ok and len(body) >= self.gzip_min_bytes
+        if gzipped:
+            body = gzip_compress(body)
+        # Kept unless too big for the cache (or it is off): only then worth its pages.
+        pages = len(body) <= self.max_entry_bytes
+        entry = Entry.of(body, headers, gzipped=gzipped, pages=pages)
         self._lru.put((version, url), entry)
         return self.response(entry, gzip_ok)
 

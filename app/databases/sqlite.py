@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -93,18 +94,14 @@ def _key_of(article_id: ColumnElement[int], published_at: ColumnElement[Any]) ->
     )
 
 
-def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _pragmas(dbapi_connection: Any, _record: Any, cache_kib: int = 0) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL lets the API read while an ingest writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _cache_size(dbapi_connection: Any, kib: int) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA cache_size = -{int(kib)}")  # negative: KiB, not pages
+    if cache_kib > 0:
+        cursor.execute(f"PRAGMA cache_size = -{int(cache_kib)}")  # negative: KiB, not pages
     cursor.close()
 
 
@@ -247,12 +244,10 @@ class SQLite(Database):
             pool_size=POOL_SIZE,
             max_overflow=POOL_SIZE,
         )
-        event.listen(engine, "connect", _pragmas)
-        if cache_bytes > 0:
-            # SQLite's default is 2 MB of pages per connection, in this process: with a
-            # connection per thread, the one memory of a worker nobody counted.
-            kib = max(1, cache_bytes // 1024)
-            event.listen(engine, "connect", lambda dbapi, _record: _cache_size(dbapi, kib))
+        # SQLite's default is 2 MB of pages per connection, in this process: with a
+        # connection per thread, the one memory of a worker nobody counted.
+        cache_kib = max(1, cache_bytes // 1024) if cache_bytes > 0 else 0
+        event.listen(engine, "connect", partial(_pragmas, cache_kib=cache_kib))
         if statement_timeout_ms:
             _statement_timeout(engine, statement_timeout_ms)
         if read_only:

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
+from app.databases.sqlite import WRITER_CHECKPOINT_PAGES
+from app.db import make_engine
 from app.ingest.loader import ingest_paths
 from app.models import Article, ArticleAuthor, Author, Source
 from tests.factories import article_text, write_article
@@ -245,3 +247,15 @@ def test_cli_shows_a_summary_table_and_on_a_terminal_a_progress_bar(
     assert "files read: 211, inserted: 210, updated: 0, unchanged: 0, rejected: 1" in (
         result.stdout
     )
+
+
+def test_a_sqlite_writer_checkpoints_its_wal_less_often_than_a_reader(tmp_path: Path) -> None:
+    """The ingest's engine (a writer) lets the WAL grow to WRITER_CHECKPOINT_PAGES before
+    copying it into the database; the API's read-only engines keep SQLite's default."""
+    url = f"sqlite:///{tmp_path / 'wal.db'}"
+    for read_only, expected in ((False, WRITER_CHECKPOINT_PAGES), (True, 1000)):
+        engine = make_engine(url, read_only=read_only)
+        with engine.connect() as connection:
+            pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+        engine.dispose()
+        assert pages == expected

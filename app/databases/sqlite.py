@@ -96,8 +96,9 @@ def _key_of(article_id: ColumnElement[int], published_at: ColumnElement[Any]) ->
 
 # Pages a writer's WAL may hold before its commit copies them into the database (SQLite's
 # default is 1,000): a checkpoint writes each page the batches since the last one touched
-# (the indexes take each batch's articles at random places) and syncs the file; every
-# 1,000 pages cost a 100k-file ingest 2-6% more time. The WAL file grows to ~40 MB.
+# (the indexes take each batch's articles at random places) and syncs the file: at every
+# 1,000 pages a 100k-file ingest took 2-6% longer than at every 10,000 (docs/benchmarks.md,
+# "Ingest"). The WAL file grows to ~40 MB.
 WRITER_CHECKPOINT_PAGES = 10_000
 
 

@@ -7,8 +7,11 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from app.config import Settings
+from app.databases import postgres
 from app.main import create_app
 from app.queries import listing
 from tests.factories import write_article
@@ -76,6 +79,40 @@ def test_both_joins_give_the_same_pages(
         pages[probe_cost] = [i["id"] for i in whole["items"]]
     assert pages[0] == pages[10**9]
     assert pages[0], "the query should find something"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [f"q={WORD}", f"q={WORD}&sort=-published_at", f"q={WORD}&source=Один&sort=published_at"],
+)
+def test_both_ways_of_reading_the_matches_give_the_same_pages(
+    archive: Any, database_url: str, query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL reads a search's matches walking its key index or all at once from GIN,
+    whichever costs less (WALKED_ENTRY_COST); SQLite's index does both at once."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    pages, hinted = {}, {}
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        for cost in (0, 10**9):  # 0: always walk the key index; huge: always read every match
+            monkeypatch.setattr(postgres, "WALKED_ENTRY_COST", cost)
+            statements.clear()
+            with archive(search_rank_window=20) as client:
+                whole = client.get(f"/api/v1/articles?limit=100&{query}").json()
+                walked = walk(client, f"/api/v1/articles?limit=4&{query}")
+            assert [i["id"] for i in walked] == [i["id"] for i in whole["items"]]
+            pages[cost] = [i["id"] for i in whole["items"]]
+            hinted[cost] = any("enable_indexscan = off" in s for s in statements)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert pages[0] == pages[10**9]
+    assert pages[0], "the query should find something"
+    on_postgres = database_url.startswith("postgresql")
+    assert hinted == {0: False, 10**9: on_postgres}
 
 
 def test_date_order_is_the_listings_order(archive: Any) -> None:

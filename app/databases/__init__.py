@@ -11,7 +11,7 @@ replica's lag (app.replicas routes reads with it).
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple, Protocol
@@ -223,6 +223,15 @@ class Database(ABC):
     @abstractmethod
     def plan_search(self, connection: Connection) -> None:
         """Planner hints for the rest of this transaction, before a search's queries."""
+
+    @abstractmethod
+    def plan_key_walk(
+        self, connection: Connection, matches: int, walked: Callable[[], int]
+    ) -> None:
+        """Planner hints for the rest of this transaction, before a statement that reads
+        the newest of a search's `matches` in key order, where walking the index in that
+        order would read about walked() entries to find them (a count: call it only if
+        it matters)."""
 
     # Facets.
 

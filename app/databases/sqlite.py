@@ -13,7 +13,7 @@ one fixed format, so text order is instant order.
 
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
@@ -370,6 +370,12 @@ class SQLite(Database):
         return None  # FTS5 keeps no term statistics the planner could share
 
     def plan_search(self, connection: Connection) -> None:
+        return None
+
+    def plan_key_walk(
+        self, connection: Connection, matches: int, walked: Callable[[], int]
+    ) -> None:
+        # FTS5 walks a term's matches themselves in rowid (key) order: nothing else to read.
         return None
 
     def date_bucket(

@@ -94,7 +94,10 @@ def _rows(
 ) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
     """The page's rows in the pager's order, and the key to continue after."""
     if pager.order.needs_search:
+        listing.plan_walk(connection, rank_window)
         return _ranked_rows(connection, listing, columns, pager, rank_window)
+    if listing.composite() is not None:  # the page reads the index's matches in key order
+        listing.plan_walk(connection, pager.offset + pager.limit + 1)
     return pager.split(listing.page(connection, columns, pager))
 
 

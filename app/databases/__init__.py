@@ -66,6 +66,12 @@ class SearchIndex:
     article_id: ColumnElement[int]
     matches: ColumnElement[bool]
     score: ColumnElement[float]  # relevance of a matching entry; higher is better
+    # Where the score can be computed from a column of the entry outside the statement
+    # that finds it (PostgreSQL's ts_rank of the vector; not SQLite's bm25, which reads
+    # FTS5's cursor): that column, and the score of it. A relevance window is then ranked
+    # after its LIMIT, not every match before the sort that picks the window.
+    document: ColumnElement[Any] | None = None
+    score_of: Callable[[ColumnElement[Any]], ColumnElement[float]] | None = None
 
 
 VERSION_QUERY = "SELECT version FROM archive_state WHERE id = 1"

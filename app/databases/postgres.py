@@ -161,14 +161,24 @@ _MATCHES = article_search.c.vector.op("@@")(_TSQUERY)
 # vector is read from TOAST either way; the walk also steps over entries that do not
 # match). Measured at 100k articles: ~16 µs an entry walked, ~4 µs a match from GIN.
 WALKED_ENTRY_COST = 4
+
+
 # ts_rank is float4; as float8 its value survives the trip through a cursor.
-_SCORE = cast(func.ts_rank(article_search.c.vector, _TSQUERY), Double)
+def _rank(vector: ColumnElement[Any]) -> ColumnElement[float]:
+    return cast(func.ts_rank(vector, _TSQUERY), Double)
+
+
+_SCORE = _rank(article_search.c.vector)
 _SEARCH_INDEX = SearchIndex(
     table=article_search,
     key=article_search.c.sort_key,
     article_id=article_search.c.article_id,
     matches=_MATCHES,
     score=_SCORE,
+    # Ranked in the projection, ts_rank reads every match's vector from TOAST before the
+    # sort (at 100k articles, a window of 1,000 of 15,000 matches: 430 ms; after: 48 ms).
+    document=article_search.c.vector,
+    score_of=_rank,
 )
 
 

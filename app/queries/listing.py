@@ -585,17 +585,25 @@ def _candidates_statement(shape: Shape) -> Select[*tuple[Any, ...]]:
     database = database_for(shape.database)
     if shape.search == "index":
         index = database.search_index()
+        document, score_of = index.document, index.score_of
+        late = document is not None and score_of is not None
+        scored = document.label("document") if document is not None and late else index.score
         if shape.other_filters or not shape.exact_keys:
-            stmt = _apply(shape, select(index.key, Article.id, index.score).select_from(Article))
+            stmt = _apply(shape, select(index.key, Article.id, scored).select_from(Article))
         else:  # the index alone answers: no article needs reading (1,000 lookups a window)
-            stmt = select(index.key, index.article_id, index.score).where(
+            stmt = select(index.key, index.article_id, scored).where(
                 index.matches, *_key_range(shape)
             )
-        return (
+        window = (
             stmt.where(index.key <= bindparam("top", type_=index.key.type))
             .order_by(index.key.desc())
             .limit(bindparam("size"))
         )
+        if score_of is None or not late:
+            return window
+        rows = window.subquery()
+        key, id_, vector = rows.c
+        return select(key, id_, score_of(vector))
     published_at, article_id = _driving(shape)
     columns = select(
         database.key_of(article_id, published_at),

@@ -9,7 +9,9 @@ A search (q) is joined one of two ways, whichever reads fewer rows for a page:
 
 * `index`: walk the search index's matches in key order (app.search.keys: date order),
   join each to its article and keep those that pass the other filters. A date range is a
-  key range, so a common word finds a page of matches in a few rows.
+  key range, so a common word finds a page of matches in a few rows. (PostgreSQL's key
+  index yields every entry, matching or not: where that walk would read many entries for
+  few matches, it reads the matches from GIN and sorts them: Listing.plan_walk.)
 * `filters`: walk the articles the other filters select, in date order, and look each up
   in the index (a selective source or author with a common word).
 

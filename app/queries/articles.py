@@ -119,21 +119,17 @@ def _ranked_rows(
     ranked: list[tuple[int, float, int]] = []  # (window top, score, id)
     skip = pager.offset
     while len(ranked) <= pager.limit and top >= low:
-        window = candidates(connection, listing, top, rank_window)
-        if not window:
-            break
-        best = sorted(window, key=lambda c: (-c.score, -c.id))
-        for found in best:
-            if after is not None and (found.score, found.id) >= after:
-                continue
+        want = pager.limit + 1 - len(ranked) + skip
+        window = candidates(connection, listing, top, rank_window, want, after)
+        for found in window.best:
             if skip:
                 skip -= 1
                 continue
             ranked.append((top, found.score, found.id))
         after = None
-        if len(window) < rank_window:
+        if window.size < rank_window:
             break
-        top = min(c.key for c in window) - 1
+        top = window.lowest - 1
     page = ranked[: pager.limit]
     next_key = page[-1] if len(ranked) > pager.limit else None
     if not page:

@@ -21,6 +21,7 @@ articles of the range. What the SQL looks like depends only on the plan's Shape;
 statements are built once per shape (app.queries.statements) and run with parameters.
 """
 
+import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +31,13 @@ from typing import Any, Literal
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Double,
     Select,
+    and_,
     bindparam,
+    case,
     func,
+    or_,
     select,
     tuple_,
 )
@@ -567,20 +572,78 @@ class Candidate:
     score: float
 
 
-def candidates(connection: Connection, listing: Listing, top: int, size: int) -> list[Candidate]:
-    """The `size` newest matches passing the filters with a key at most `top`, scored.
+@dataclass(frozen=True)
+class Window:
+    """A relevance window's best candidates after a position, best first, and what
+    continues past the window."""
+
+    best: list[Candidate]  # at most `want`, by score then id, descending
+    size: int  # the matches the window holds (fewer than asked: the last window)
+    lowest: int  # the lowest key among them (the next window starts below it)
+
+
+def candidates(
+    connection: Connection,
+    listing: Listing,
+    top: int,
+    size: int,
+    want: int,
+    after: tuple[float, int] | None = None,
+) -> Window:
+    """Of the `size` newest matches passing the filters with a key at most `top`, the
+    `want` best by score, then id, that come after `after` in that order.
 
     Relevance ranks a search's matches a window at a time: the newest `size` first, then
     the next `size`, and so on. A page reads one window (or a few, at a window's end)
     however many articles match, and a search with at most `size` matches is ranked as a
-    whole.
+    whole. The database ranks the window and sends only the page's rows.
     """
     shape = listing.shape
-    statement = built(("candidates", shape), lambda: _candidates_statement(shape))
+    statement = built(("candidates", shape), lambda: _best_of_window(shape))
     at, article_id = keys.instant_of(top), keys.article_id_of(top)
-    params = listing.params | {"top": top, "top_at": at, "top_id": article_id, "size": size}
-    rows = connection.execute(statement, params)
-    return [Candidate(key, id_, score) for key, id_, score in rows]
+    # No position: every score is below infinity.
+    after_score, after_id = after if after is not None else (math.inf, 0)
+    params = listing.params | {
+        "top": top,
+        "top_at": at,
+        "top_id": article_id,
+        "size": size,
+        "want": max(want, 1),
+        "after_score": after_score,
+        "after_id": after_id,
+    }
+    rows = connection.execute(statement, params).all()
+    if not rows:
+        return Window([], 0, 0)
+    best = [Candidate(row.key, row.id, row.score) for row in rows if row.passes]
+    return Window(best, int(rows[0].size), int(rows[0].lowest))
+
+
+def _best_of_window(shape: Shape) -> Select[*tuple[Any, ...]]:
+    """_candidates_statement's window with its size and lowest key on every row, the
+    rows after the position first, best first: when none is after it, the first row
+    still says where the next window starts."""
+    window = _candidates_statement(shape).subquery("window")
+    key, id_, score = window.c
+    counted = select(
+        key.label("key"),
+        id_.label("id"),
+        score.label("score"),
+        func.min(key).over().label("lowest"),
+        func.count().over().label("size"),
+    ).subquery("counted")
+    after_score: ColumnElement[float] = bindparam("after_score", type_=Double())
+    later = or_(
+        counted.c.score < after_score,
+        and_(counted.c.score == after_score, counted.c.id < bindparam("after_id")),
+    )
+    passes = case((later, 1), else_=0).label("passes")
+    return (
+        select(counted.c.key, counted.c.id, counted.c.score, counted.c.lowest, counted.c.size)
+        .add_columns(passes)
+        .order_by(passes.desc(), counted.c.score.desc(), counted.c.id.desc())
+        .limit(bindparam("want"))
+    )
 
 
 def _candidates_statement(shape: Shape) -> Select[*tuple[Any, ...]]:

@@ -9,10 +9,11 @@ no startup options: nothing is set for the session. The statement timeout is a
 statement lives on one server connection only). docs/scaling.md has what each costs.
 
 The search index is ``article_search(article_id, sort_key, vector tsvector)``: sort_key is
-the article's key (app.search.keys: published_at and id), and a GIN index on (vector,
-sort_key) (btree_gin) narrows a query's matches to a date range inside the index, while a
-btree on sort_key lets the planner walk the newest entries first (migrations 0002, 0007).
-The vector is built here from the same terms as SQLite's (title
+the article's key (app.search.keys: published_at and id). A GIN index on the vector finds
+a query's matches, which the planner intersects with a date range from the btree on
+sort_key where the range is narrow; the same btree lets it walk the newest entries first
+(migrations 0002, 0007, 0011; plan_key_walk chooses between the two). The vector is built
+here from the same terms as SQLite's (title
 weighted A, body B) and cast from its text form, so no text search configuration
 re-analyses it: Russian lemmas and English stems come from the one analyzer
 (app.search.analyzer), and both databases find the same articles for the same query.

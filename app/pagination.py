@@ -269,7 +269,7 @@ class Pager:
         can be built once for every request of its shape.
         """
         key = [columns[part.column] for part in self.order.key]
-        stmt = stmt.add_columns(*(c.label(KEY_LABEL.format(i)) for i, c in enumerate(key)))
+        stmt = self.with_key(stmt, columns)
         walked = key if composite is None else [composite.column]
         if self.after is not None:
             bound: ColumnElement[Any]
@@ -289,6 +289,13 @@ class Pager:
         order_by = [c.desc() if self.order.descending else c.asc() for c in walked]
         stmt = stmt.order_by(*order_by).limit(bindparam(LIMIT_PARAM, type_=Integer()))
         return stmt.offset(bindparam(OFFSET_PARAM, type_=Integer())) if self.offset else stmt
+
+    def with_key(
+        self, stmt: Select[*tuple[Any, ...]], columns: Mapping[str, ColumnElement[Any]]
+    ) -> Select[*tuple[Any, ...]]:
+        """stmt with the key's columns added, as split() reads them from its rows."""
+        key = [columns[part.column] for part in self.order.key]
+        return stmt.add_columns(*(c.label(KEY_LABEL.format(i)) for i, c in enumerate(key)))
 
     def params(self, composite: "CompositeKey | None" = None) -> dict[str, Any]:
         """The values of select()'s parameters."""

@@ -83,7 +83,12 @@ def test_both_joins_give_the_same_pages(
 
 @pytest.mark.parametrize(
     "query",
-    [f"q={WORD}", f"q={WORD}&sort=-published_at", f"q={WORD}&source=Один&sort=published_at"],
+    [
+        f"q={WORD}",
+        f"q={WORD}&sort=-published_at",
+        f"q={WORD}&sort=published_at&from=2019-10-20",
+        f"q={WORD}&source=Один&sort=published_at",
+    ],
 )
 def test_both_ways_of_reading_the_matches_give_the_same_pages(
     archive: Any, database_url: str, query: str, monkeypatch: pytest.MonkeyPatch

@@ -233,11 +233,12 @@ class Database(ABC):
     @abstractmethod
     def plan_key_walk(
         self, connection: Connection, matches: int, walked: Callable[[], int]
-    ) -> None:
+    ) -> bool:
         """Planner hints for the rest of this transaction, before a statement that reads
         the newest of a search's `matches` in key order, where walking the index in that
         order would read about walked() entries to find them (a count: call it only if
-        it matters)."""
+        it matters). True if the database will read every match and then sort them
+        (rather than walk the index and stop after a page)."""
 
     # Facets.
 

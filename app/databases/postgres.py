@@ -431,14 +431,16 @@ class PostgreSQL(Database):
 
     def plan_key_walk(
         self, connection: Connection, matches: int, walked: Callable[[], int]
-    ) -> None:
+    ) -> bool:
         # The btree on sort_key yields entries in key order, matching or not, and each
         # costs its vector read from TOAST to test it; GIN yields the matches alone, to
         # be sorted by key. The planner counts neither the TOAST reads nor how far the
         # walk goes (at 100k articles, the newest 1,000 of 3,800 matches for relevance:
         # 448 ms walking, 61 ms from GIN), so the cheaper of the two is chosen here.
-        if WALKED_ENTRY_COST * walked() > matches:
-            connection.exec_driver_sql("SET LOCAL enable_indexscan = off")
+        if WALKED_ENTRY_COST * walked() <= matches:
+            return False
+        connection.exec_driver_sql("SET LOCAL enable_indexscan = off")
+        return True
 
     def date_bucket(
         self, instant: SQLColumnExpression[Any], interval: Interval

@@ -374,9 +374,9 @@ class SQLite(Database):
 
     def plan_key_walk(
         self, connection: Connection, matches: int, walked: Callable[[], int]
-    ) -> None:
+    ) -> bool:
         # FTS5 walks a term's matches themselves in rowid (key) order: nothing else to read.
-        return None
+        return False
 
     def date_bucket(
         self, instant: SQLColumnExpression[Any], interval: Interval

@@ -150,6 +150,8 @@ class Listing:
     matches_exact: bool = True  # whether `matches` is exact (else an estimate)
     selected: int | None = None  # the articles the other filters select, when counted
     spanned: int | None = None  # all articles of the date range, when counted
+    # The database reads every match of the search, then sorts them (plan_walk).
+    reads_every_match: bool = False
 
     @property
     def database(self) -> Database:
@@ -192,11 +194,19 @@ class Listing:
                 density *= min(self.selected / spanned, 1.0)
             return min(spanned, round(wanted / density)) if density > 0 else spanned
 
-        self.database.plan_key_walk(connection, matches, walked)
+        self.reads_every_match = self.database.plan_key_walk(connection, matches, walked)
 
     def page(self, connection: Connection, columns: "Columns", pager: Pager) -> list[Any]:
         """A page of these columns in the pager's (date) order."""
         composite = self.composite()
+        shape = self.shape
+        if (
+            composite is not None
+            and self.reads_every_match
+            and shape.exact_keys
+            and not shape.other_filters
+        ):
+            return self._page_by_keys(connection, columns, pager, composite)
         statement = built(
             ("page", self.shape, pager.shape, columns),
             lambda: pager.select(
@@ -207,6 +217,34 @@ class Listing:
         )
         params = self.params | pager.params(composite)
         return list(connection.execute(statement, params).all())
+
+    def _page_by_keys(
+        self, connection: Connection, columns: "Columns", pager: Pager, composite: CompositeKey
+    ) -> list[Any]:
+        """page() in two steps, for a database that reads every match and sorts them: the
+        page's keys from the index alone, then those articles. In one statement, each
+        match would be joined to its article before the sort kept a page of them."""
+        shape, index = self.shape, self.database.search_index()
+        keyed = built(
+            ("page_keys", shape, pager.shape),
+            lambda: pager.select(
+                select(index.article_id.label("id")).where(index.matches, *_key_range(shape)),
+                {"published_at": index.key, "id": index.article_id},
+                composite,
+            ),
+        )
+        ids = list(connection.scalars(keyed, self.params | pager.params(composite)))
+        if not ids:
+            return []
+        database = shape.database
+        statement = built(
+            ("page_rows", columns, database, pager.order.name),
+            lambda: pager.with_key(page_columns(columns, database), self.key_columns()).where(
+                Article.id.in_(bindparam("ids", expanding=True))
+            ),
+        )
+        by_id = {row.id: row for row in connection.execute(statement, {"ids": ids})}
+        return [by_id[i] for i in ids if i in by_id]
 
     def total(self, session: Session, totals: CountCache | None) -> Total:
         """How many articles the listing holds: exact, or an estimate past COUNT_WORK."""

@@ -273,15 +273,12 @@ class Database(ABC):
         """Insert rows that are known to be new, the fastest way this database has."""
 
     @abstractmethod
-    def set_ints(
-        self,
-        connection: Connection,
-        table: TableClause,
-        column: str,
-        values: Sequence[tuple[int, int | None]],
+    def set_story_ids(
+        self, connection: Connection, values: Sequence[tuple[int, int | None]]
     ) -> None:
-        """Set an integer column of many rows, given as (id, value), in as few statements
-        as this database allows (a statement-level trigger fires once per statement)."""
+        """Set the story_id of many articles, given as (article id, story id), in as few
+        statements as this database allows, moving the data version and the changes feed
+        as the triggers do for any other write."""
 
     @abstractmethod
     def refresh_statistics(self, connection: Connection, tables: Sequence[str] = ()) -> None:

@@ -474,23 +474,17 @@ class PostgreSQL(Database):
             for row in rows:
                 copy.write_row([row[c] for c in columns])
 
-    def set_ints(
-        self,
-        connection: Connection,
-        table: TableClause,
-        column: str,
-        values: Sequence[tuple[int, int | None]],
+    def set_story_ids(
+        self, connection: Connection, values: Sequence[tuple[int, int | None]]
     ) -> None:
-        # One statement: the statement-level triggers (counts, changes feed) fire once.
+        # One statement: the statement-level triggers (data version, changes feed) fire once.
         if values:
-            # Names come from the code, never from input; the values are bound.
-            statement = (
-                f"UPDATE {table.name} AS t SET {column} = v.value "  # noqa: S608
-                "FROM unnest(CAST(:ids AS integer[]), CAST(:values AS integer[])) "
-                "AS v(id, value) WHERE t.id = v.id"
-            )
             connection.execute(
-                text(statement),
+                text(
+                    "UPDATE articles AS t SET story_id = v.value "
+                    "FROM unnest(CAST(:ids AS integer[]), CAST(:values AS integer[])) "
+                    "AS v(id, value) WHERE t.id = v.id"
+                ),
                 {"ids": [id_ for id_, _ in values], "values": [v for _, v in values]},
             )
 

@@ -11,6 +11,7 @@ it is deleted and move it when its date changes. Instants are stored as naive UT
 one fixed format, so text order is instant order.
 """
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -126,14 +127,27 @@ def _shadow_triggers_off(connection: Connection) -> Iterator[None]:
     inside FTS5 opens a statement savepoint, and FTS5 answers a savepoint by writing its
     pending terms out as a segment: a batch became one segment per document, which
     automerge then folded together again and again (most of a 100k ingest's time). The
-    ingest's own transaction moves the version anyway (its articles' triggers), and no
-    other connection sees the schema without them: SQLite's DDL is part of the
-    transaction, which holds the write lock (begin_writing).
+    ingest's own transaction moves the version anyway (its articles' triggers).
     """
-    triggers = connection.execute(
-        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-        {"t": f"{FTS_TABLE}_docsize"},
-    ).all()
+    with _triggers_off(connection, f"{FTS_TABLE}_docsize"):
+        yield
+
+
+@contextmanager
+def _triggers_off(
+    connection: Connection, table: str, names: Sequence[str] | None = None
+) -> Iterator[None]:
+    """Without these triggers of the table (or all of them), put back in the same
+    transaction: no other connection sees the schema without them, as SQLite's DDL is
+    part of the transaction, which holds the write lock (begin_writing)."""
+    triggers = [
+        (name, sql)
+        for name, sql in connection.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+            {"t": table},
+        )
+        if names is None or name in names
+    ]
     for name, _ in triggers:
         connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
     try:
@@ -141,6 +155,21 @@ def _shadow_triggers_off(connection: Connection) -> Iterator[None]:
     finally:  # a failed write may be caught and the transaction still committed
         for _, sql in triggers:
             connection.exec_driver_sql(sql)
+
+
+# What an update of any column of an article fires (migrations 0003, 0008), and what
+# set_story_ids does instead, once for many rows: the data version moves, and each article
+# takes the next position of the changes feed, in the order given.
+_ARTICLE_UPDATE_TRIGGERS = ("articles_update_version", "articles_changes_update")
+_SET_STORY_ID = text("UPDATE articles SET story_id = :value WHERE id = :row_id")
+_RECORD_CHANGES = text(
+    "INSERT INTO article_changes (article_id, seq, url, deleted) "
+    "SELECT a.id, (SELECT change_seq FROM archive_state) + CAST(j.key AS INTEGER) + 1, "
+    "a.url, 0 FROM json_each(:ids) AS j JOIN articles AS a ON a.id = j.value WHERE true "
+    "ON CONFLICT (article_id) DO UPDATE SET "
+    "seq = excluded.seq, url = excluded.url, deleted = excluded.deleted"
+)
+_MOVE_STATE = text("UPDATE archive_state SET version = version + 1, change_seq = change_seq + :n")
 
 
 def _statement_timeout(engine: Engine, timeout_ms: int) -> None:
@@ -419,21 +448,21 @@ class SQLite(Database):
         if rows:
             connection.execute(insert(table), rows)
 
-    def set_ints(
-        self,
-        connection: Connection,
-        table: TableClause,
-        column: str,
-        values: Sequence[tuple[int, int | None]],
+    def set_story_ids(
+        self, connection: Connection, values: Sequence[tuple[int, int | None]]
     ) -> None:
-        # Row triggers only: one executemany costs what one statement would.
-        if values:
-            statement = (
-                table.update()
-                .where(table.c.id == bindparam("row_id"))
-                .values({column: bindparam("value")})
+        if not values:
+            return
+        # The row triggers that any update of an article fires (the data version, the
+        # changes feed) cost more than the update itself, a story at a time: off while the
+        # rows are written, and what they would have done done once, for all of them.
+        with _triggers_off(connection, "articles", _ARTICLE_UPDATE_TRIGGERS):
+            connection.execute(
+                _SET_STORY_ID, [{"row_id": id_, "value": value} for id_, value in values]
             )
-            connection.execute(statement, [{"row_id": i, "value": v} for i, v in values])
+            ids = json.dumps([id_ for id_, _ in values])
+            connection.execute(_RECORD_CHANGES, {"ids": ids})
+            connection.execute(_MOVE_STATE, {"n": len(values)})
 
     def refresh_statistics(self, connection: Connection, tables: Sequence[str] = ()) -> None:
         for name in tables or ("",):

@@ -52,6 +52,12 @@ _MEMBER = (
     Article.language,
     Article.title,
 )
+# What a story's aggregates need of a pending article, bar its title: published_at,
+# source_id, category, language.
+_Facts = tuple[datetime, int, str, str]
+# A decision: (article id, story id), and the article's facts, which the stream has read
+# (so that the stories it starts or joins are counted without reading it again).
+Decision = tuple[int, int, _Facts]
 SOURCE_WEIGHT = 2.0  # each doubling of a story's sources counts as this many days
 ARTICLE_WEIGHT = 1.0  # each doubling of its articles counts as this many days
 
@@ -153,7 +159,7 @@ def leave_stories(connection: Connection, article_ids: Sequence[int]) -> set[int
         return set()
     database = database_for(connection)
     old = stories_of(connection, article_ids)
-    database.set_ints(connection, _ARTICLES, "story_id", [(i, None) for i in sorted(old)])
+    database.set_story_ids(connection, [(i, None) for i in sorted(old)])
     touched = set(old.values())
     for founder in sorted({i for i, story in old.items() if i == story}):
         heir = connection.scalar(
@@ -229,10 +235,14 @@ def _windows(times: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
     return merged
 
 
-def _stream(connection: Connection, low: datetime, high: datetime) -> Iterator[grouping.Member]:
+def _stream(
+    connection: Connection, low: datetime, high: datetime, facts: dict[int, _Facts]
+) -> Iterator[grouping.Member]:
     """Every article published in [low, high], in (published_at, id) order, PAGE at a
-    time (keyset: each page one short indexed query)."""
+    time (keyset: each page one short indexed query); what a story's aggregates need of
+    each pending one goes into facts, for its decision to carry."""
     after: tuple[datetime, int] | None = None
+    shared: dict[str, str] = {}  # the few categories and languages, one string each
     while True:
         stmt = (
             select(
@@ -242,6 +252,8 @@ def _stream(connection: Connection, low: datetime, high: datetime) -> Iterator[g
                 ArticleSignature.signature,
                 Article.story_id,
                 Story.first_published_at,
+                Article.category,
+                Article.language,
             )
             .outerjoin(ArticleSignature, ArticleSignature.article_id == Article.id)
             .outerjoin(Story, Story.id == Article.story_id)
@@ -253,6 +265,13 @@ def _stream(connection: Connection, low: datetime, high: datetime) -> Iterator[g
             stmt = stmt.where(tuple_(Article.published_at, Article.id) > tuple_(*after))
         rows = connection.execute(stmt).all()
         for row in rows:
+            if row.story_id is None:
+                facts[row.id] = (
+                    row.published_at,
+                    row.source_id,
+                    shared.setdefault(row.category, row.category),
+                    shared.setdefault(row.language, row.language),
+                )
             first = row.first_published_at
             yield grouping.Member(
                 row.id,
@@ -307,16 +326,16 @@ def assign_pending(connection: Connection, *, committed: bool = False) -> StoryR
         # written 4,000 at a time).
         database.refresh_statistics(connection, ["articles", "article_signatures"])
         founded = _Founded(connection)
-        for article_id, story_id in decisions:
+        for article_id, story_id, facts in decisions:
             written.append((article_id, story_id))
-            if not founded.add(article_id, story_id):
+            if not founded.add(article_id, story_id, facts):
                 touched.add(story_id)
             if len(written) >= WRITE:
-                database.set_ints(connection, _ARTICLES, "story_id", written)
+                database.set_story_ids(connection, written)
                 report.assigned += len(written)
                 written = []
                 founded.write(complete_only=True)
-    database.set_ints(connection, _ARTICLES, "story_id", written)
+    database.set_story_ids(connection, written)
     report.assigned += len(written)
     if report.assigned != len(times):  # the child saw other pending articles than these
         raise RuntimeError(f"{len(times)} articles to assign a story, {report.assigned} decided")
@@ -348,83 +367,67 @@ class _Founded:
     stored one (ids are never reused, app.databases new_ids, so no stored article has a
     story named after a pending article). Decisions come in stream order, so a story's
     first article is the one it is named after, and once a decision's date is more than
-    MAX_SPAN after that article's, no later decision can join the story. Memory holds the
-    articles of the open stories only."""
+    MAX_SPAN after that article's, no later decision can join the story. A decision
+    carries its article's facts; only the titles of the first articles are read, as
+    their stories are written. Memory holds the articles of the open stories only."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.open: dict[int, list[int]] = {}  # story → its articles' ids, oldest story first
-        self.members: dict[int, _Member] = {}  # the articles of the open stories, once read
-        self.unread: list[int] = []  # articles decided since the last read
-        self.latest: datetime | None = None  # the date of the last decision read, as grouped
+        self.open: dict[int, list[_Member]] = {}  # story → its articles, oldest story first
+        self.latest: datetime | None = None  # the date of the last decision, as grouped
         self.stories = 0
 
-    def add(self, article_id: int, story_id: int) -> bool:
+    def add(self, article_id: int, story_id: int, facts: _Facts) -> bool:
         """Count the decision if its story is one started here."""
         if story_id == article_id:
-            self.open[story_id] = [article_id]
-        elif story_id in self.open:
-            self.open[story_id].append(article_id)
+            members: list[_Member] = []
+            self.open[story_id] = members
+        elif (found := self.open.get(story_id)) is not None:
+            members = found
         else:
             return False
-        self.unread.append(article_id)
+        published_at, source_id, category, language = facts
+        members.append(_Member(article_id, published_at, source_id, category, language, ""))
+        when = _clamped(published_at)
+        self.latest = when if self.latest is None else max(self.latest, when)
         return True
 
     def write(self, *, complete_only: bool) -> None:
-        """Read what the decisions since the last write need, then write the stories
-        that are complete (or all of them)."""
-        self._read(self.unread)
-        self.unread = []
+        """Write the stories that are complete (or all of them)."""
         done: list[int] = []
-        for story_id in self.open:
-            began = _clamped(self.members[story_id].published_at)
+        for story_id, members in self.open.items():
+            began = _clamped(members[0].published_at)
             if complete_only and (self.latest is None or self.latest - began <= grouping.MAX_SPAN):
                 break
             done.append(story_id)
         for chunk in _chunks(done, WRITE):
             stories = []
-            for story_id in chunk:
-                members = sorted(map(self.members.pop, self.open.pop(story_id)), key=_order)
-                if not members[0].title:  # extreme dates: grouping's first is not the earliest
-                    title = self.connection.scalar(
-                        select(Article.title).where(Article.id == members[0].id)
-                    )
-                    members[0] = replace(members[0], title=title or "")
+            firsts = [sorted(self.open.pop(story_id), key=_order) for story_id in chunk]
+            titles = self._titles([members[0].id for members in firsts])
+            for story_id, members in zip(chunk, firsts, strict=True):
+                members[0] = replace(members[0], title=titles.get(members[0].id, ""))
                 stories.append(_aggregate(story_id, members))
             # No rows of these stories are expected, but one left there would fail the
             # whole assignment: replaced, as refresh_stories does.
             _write_stories(self.connection, chunk, stories)
             self.stories += len(chunk)
 
-    def _read(self, ids: Sequence[int]) -> None:
-        shared: dict[str, str] = {}  # the few categories and languages, one string each
-        for chunk in _chunks(ids, WRITE):
-            rows = self.connection.execute(select(*_MEMBER).where(Article.id.in_(chunk)))
-            for row in rows:
-                self.members[row.id] = _Member(
-                    row.id,
-                    row.published_at,
-                    row.source_id,
-                    shared.setdefault(row.category, row.category),
-                    shared.setdefault(row.language, row.language),
-                    row.title if row.id in self.open else "",
-                )
-            last = _clamped(self.members[chunk[-1]].published_at)
-            self.latest = last if self.latest is None else max(self.latest, last)
+    def _titles(self, ids: Sequence[int]) -> dict[int, str]:
+        rows = self.connection.execute(select(Article.id, Article.title).where(Article.id.in_(ids)))
+        return {id_: title for id_, title in rows}
 
 
 def _order(member: _Member) -> tuple[datetime, int]:
     return member.published_at, member.id
 
 
-Decision = tuple[int, int]  # (article id, story id)
-
-
 def _decided(
     connection: Connection, windows: list[tuple[datetime, datetime]]
 ) -> Iterator[Decision]:
+    facts: dict[int, _Facts] = {}  # of the pending articles read and not yet decided
     for low, high in windows:
-        yield from grouping.assign(_stream(connection, low, high))
+        for article_id, story_id in grouping.assign(_stream(connection, low, high, facts)):
+            yield article_id, story_id, facts.pop(article_id)
 
 
 def _may_fork() -> bool:

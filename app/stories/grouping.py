@@ -74,9 +74,13 @@ def _normalised(weights: dict[str, float]) -> dict[str, float]:
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    # In a's order, not a set's: a set of strings iterates in an order that changes with
-    # each process's hash seed, and a float sum in another order may differ in its last bit.
-    return sum([w * b[t] for t, w in a.items() if t in b])
+    common = a.keys() & b.keys()
+    if len(common) <= 2:  # x + y == y + x: the set's order cannot change the sum
+        return sum([a[t] * b[t] for t in common])
+    # In a's order, not the set's: a set of strings iterates in an order that changes with
+    # each process's hash seed, and a sum of three floats in another order may differ in
+    # its last bit.
+    return sum([w * b[t] for t, w in a.items() if t in common])
 
 
 @dataclass(slots=True, eq=False)
@@ -185,10 +189,13 @@ class _Window:
         ranked = sorted(partial.items(), key=itemgetter(1), reverse=True)[:CANDIDATES]
         best: tuple[float, int] | None = None
         story = None
+        spans = self.spans
         for other, _ in ranked:
             if abs(other.member.published_at - when) > WINDOW:
                 continue
-            if not self.within_span(other.story, when):
+            # within_span(), inlined: this loop runs ten times an article
+            span = spans.get(other.story) if other.story is not None else None
+            if span is not None and max(span[1], when) - min(span[0], when) > MAX_SPAN:
                 continue
             score = _dot(vector, other.vector or {})
             if score >= THRESHOLD and (best is None or (score, -other.member.article_id) > best):

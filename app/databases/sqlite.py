@@ -9,6 +9,11 @@ matches, and a rowid range is a date range. Ranked with bm25, the title weighing
 TITLE_WEIGHT times the body. Triggers (migrations 0002, 0007) drop an article's entry when
 it is deleted and move it when its date changes. Instants are stored as naive UTC text in
 one fixed format, so text order is instant order.
+
+The ingest's bulk writes (bulk_insert, set_story_ids) take off the row triggers that keep
+the data version, the changes feed and the article counts, and do their work once per
+statement (_INSTEAD): SQLite has no statement-level triggers, and a row trigger that
+writes archive_state costs more than the row it watches.
 """
 
 import json
@@ -47,7 +52,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.sql.expression import ColumnClause, TextClause
 from sqlalchemy.sql.expression import table as table_clause
 
 from app.databases import (
@@ -136,10 +141,11 @@ def _shadow_triggers_off(connection: Connection) -> Iterator[None]:
 @contextmanager
 def _triggers_off(
     connection: Connection, table: str, names: Sequence[str] | None = None
-) -> Iterator[None]:
+) -> Iterator[list[str]]:
     """Without these triggers of the table (or all of them), put back in the same
     transaction: no other connection sees the schema without them, as SQLite's DDL is
-    part of the transaction, which holds the write lock (begin_writing)."""
+    part of the transaction, which holds the write lock (begin_writing). Yields the names
+    of those it found."""
     triggers = [
         (name, sql)
         for name, sql in connection.execute(
@@ -151,17 +157,31 @@ def _triggers_off(
     for name, _ in triggers:
         connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
     try:
-        yield
+        yield [name for name, _ in triggers]
     finally:  # a failed write may be caught and the transaction still committed
         for _, sql in triggers:
             connection.exec_driver_sql(sql)
 
 
-# What an update of any column of an article fires (migrations 0003, 0008), and what
-# set_story_ids does instead, once for many rows: the data version moves, and each article
-# takes the next position of the changes feed, in the order given.
-_ARTICLE_UPDATE_TRIGGERS = ("articles_update_version", "articles_changes_update")
-_SET_STORY_ID = text("UPDATE articles SET story_id = :value WHERE id = :row_id")
+# Row triggers that cost more than the rows they watch when an ingest writes thousands of
+# rows in one transaction (each runs as a statement of its own, with a savepoint, as its
+# UPDATE of the NOT NULL archive_state could fail). bulk_insert and set_story_ids write
+# with them off and do their work once, for all the rows: by trigger, what to run instead,
+# given :ids, the JSON list of the rows' article ids (each once, in the order written),
+# and :n, their number. Every table's {table}_insert_version trigger (migration 0005) is
+# replaced by one move of the data version.
+_COUNT_ARTICLES = text(
+    "INSERT INTO article_counts (span, period, source_id, language, articles) "
+    "SELECT v.span, substr(a.published_at, 1, v.width), "
+    "CASE WHEN v.own THEN a.source_id ELSE 0 END, a.language, count(*) "
+    "FROM json_each(:ids) AS j JOIN articles AS a ON a.id = j.value CROSS JOIN ("
+    "SELECT 'day' AS span, 10 AS width, 1 AS own UNION ALL SELECT 'day', 10, 0 "
+    "UNION ALL SELECT 'month', 7, 1 UNION ALL SELECT 'month', 7, 0) AS v "
+    "WHERE true GROUP BY 1, 2, 3, 4 "
+    "ON CONFLICT (span, source_id, period, language) "
+    "DO UPDATE SET articles = article_counts.articles + excluded.articles"
+)
+# The articles take the next positions of the changes feed, in the order given.
 _RECORD_CHANGES = text(
     "INSERT INTO article_changes (article_id, seq, url, deleted) "
     "SELECT a.id, (SELECT change_seq FROM archive_state) + CAST(j.key AS INTEGER) + 1, "
@@ -169,7 +189,45 @@ _RECORD_CHANGES = text(
     "ON CONFLICT (article_id) DO UPDATE SET "
     "seq = excluded.seq, url = excluded.url, deleted = excluded.deleted"
 )
-_MOVE_STATE = text("UPDATE archive_state SET version = version + 1, change_seq = change_seq + :n")
+_TOUCH_CHANGES = text(
+    "UPDATE article_changes SET seq = (SELECT change_seq FROM archive_state) + t.n "
+    "FROM (SELECT CAST(value AS INTEGER) AS id, CAST(key AS INTEGER) + 1 AS n "
+    "FROM json_each(:ids)) AS t "
+    "WHERE article_changes.article_id = t.id AND NOT article_changes.deleted"
+)
+_MOVE_CHANGE_SEQ = text("UPDATE archive_state SET change_seq = change_seq + :n")
+_MOVE_VERSION = text("UPDATE archive_state SET version = version + 1")
+_INSTEAD: dict[str, tuple[TextClause, ...]] = {
+    "articles_counts_insert": (_COUNT_ARTICLES,),
+    "articles_changes_insert": (_RECORD_CHANGES, _MOVE_CHANGE_SEQ),
+    "articles_changes_update": (_RECORD_CHANGES, _MOVE_CHANGE_SEQ),
+    "articles_update_version": (_MOVE_VERSION,),
+    "article_authors_changes_insert": (_TOUCH_CHANGES, _MOVE_CHANGE_SEQ),
+}
+# The row triggers of inserts that bulk_insert takes off (beside the version's), and the
+# column of the rows that names their article.
+_ON_INSERT = {
+    "articles": ("articles_counts_insert", "articles_changes_insert"),
+    "article_authors": ("article_authors_changes_insert",),
+}
+_ARTICLE_OF = {"articles": "id", "article_authors": "article_id"}
+_ARTICLE_UPDATE_TRIGGERS = ("articles_update_version", "articles_changes_update")
+_SET_STORY_ID = text("UPDATE articles SET story_id = :value WHERE id = :row_id")
+
+
+@contextmanager
+def _in_bulk(
+    connection: Connection, table: str, triggers: Sequence[str], article_ids: Sequence[int]
+) -> Iterator[None]:
+    """Write to the table with these row triggers off, then do their work once
+    (_INSTEAD); the version trigger of inserts is always among those to take off."""
+    with _triggers_off(connection, table, triggers) as dropped:
+        yield
+        ids = list(dict.fromkeys(article_ids))
+        params = {"ids": json.dumps(ids), "n": len(ids)}
+        for name in dropped:
+            for statement in _INSTEAD.get(name, (_MOVE_VERSION,)):
+                connection.execute(statement, params)
 
 
 def _statement_timeout(engine: Engine, timeout_ms: int) -> None:
@@ -445,7 +503,14 @@ class SQLite(Database):
     def bulk_insert(
         self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]
     ) -> None:
-        if rows:
+        if not rows:
+            return
+        triggers = [f"{table.name}_insert_version"]
+        article_ids: list[int] = []
+        if (key := _ARTICLE_OF.get(table.name)) is not None and all(key in r for r in rows):
+            triggers += _ON_INSERT[table.name]
+            article_ids = [row[key] for row in rows]
+        with _in_bulk(connection, table.name, triggers, article_ids):
             connection.execute(insert(table), rows)
 
     def set_story_ids(
@@ -453,16 +518,11 @@ class SQLite(Database):
     ) -> None:
         if not values:
             return
-        # The row triggers that any update of an article fires (the data version, the
-        # changes feed) cost more than the update itself, a story at a time: off while the
-        # rows are written, and what they would have done done once, for all of them.
-        with _triggers_off(connection, "articles", _ARTICLE_UPDATE_TRIGGERS):
+        ids = [id_ for id_, _ in values]
+        with _in_bulk(connection, "articles", _ARTICLE_UPDATE_TRIGGERS, ids):
             connection.execute(
                 _SET_STORY_ID, [{"row_id": id_, "value": value} for id_, value in values]
             )
-            ids = json.dumps([id_ for id_, _ in values])
-            connection.execute(_RECORD_CHANGES, {"ids": ids})
-            connection.execute(_MOVE_STATE, {"n": len(values)})
 
     def refresh_statistics(self, connection: Connection, tables: Sequence[str] = ()) -> None:
         for name in tables or ("",):

@@ -24,7 +24,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any, cast
@@ -111,17 +111,24 @@ def _by_story(rows: Sequence[Any]) -> Iterator[tuple[int, Iterator[Any]]]:
     return groupby(rows, key=lambda row: int(row.story_id))
 
 
-def _aggregate(story_id: int, members: list[Any]) -> dict[str, Any]:
+def _aggregate(story_id: int, members: list[Any], title: str | None = None) -> dict[str, Any]:
+    """The stories row of these articles (in story order); title: the first one's, if
+    the members do not carry titles."""
     first, last = members[0], members[-1]
-    categories = Counter(m.category for m in members)
-    languages = Counter(m.language for m in members)
-    sources = len({m.source_id for m in members})
+    if len(members) == 1:  # most stories: nothing to count
+        category, language, sources = first.category, first.language, 1
+    else:
+        categories = Counter(m.category for m in members)
+        languages = Counter(m.language for m in members)
+        category = min(categories, key=lambda c: (-categories[c], _rank(c)))
+        language = min(languages, key=lambda code: (-languages[code], code))
+        sources = len({m.source_id for m in members})
     return {
         "id": story_id,
         "article_id": first.id,
-        "title": first.title,
-        "category": min(categories, key=lambda c: (-categories[c], _rank(c))),
-        "language": min(languages, key=lambda code: (-languages[code], code)),
+        "title": first.title if title is None else title,
+        "category": category,
+        "language": language,
         "article_count": len(members),
         "source_count": sources,
         "first_published_at": first.published_at,
@@ -346,15 +353,14 @@ def assign_pending(connection: Connection, *, committed: bool = False) -> StoryR
 
 @dataclass(frozen=True, slots=True)
 class _Member:
-    """What a story's aggregates need of one of its articles (the title only of its
-    first article, "" for the others)."""
+    """What a story's aggregates need of one of its articles, bar the title (which
+    _aggregate takes for the first article only)."""
 
     id: int
     published_at: datetime
     source_id: int
     category: str
     language: str
-    title: str
 
 
 class _Founded:
@@ -387,7 +393,7 @@ class _Founded:
         else:
             return False
         published_at, source_id, category, language = facts
-        members.append(_Member(article_id, published_at, source_id, category, language, ""))
+        members.append(_Member(article_id, published_at, source_id, category, language))
         when = _clamped(published_at)
         self.latest = when if self.latest is None else max(self.latest, when)
         return True
@@ -405,8 +411,7 @@ class _Founded:
             firsts = [sorted(self.open.pop(story_id), key=_order) for story_id in chunk]
             titles = self._titles([members[0].id for members in firsts])
             for story_id, members in zip(chunk, firsts, strict=True):
-                members[0] = replace(members[0], title=titles.get(members[0].id, ""))
-                stories.append(_aggregate(story_id, members))
+                stories.append(_aggregate(story_id, members, titles.get(members[0].id, "")))
             # No rows of these stories are expected, but one left there would fail the
             # whole assignment: replaced, as refresh_stories does.
             _write_stories(self.connection, chunk, stories)

@@ -408,9 +408,9 @@ class _Founded:
             done.append(story_id)
         for chunk in _chunks(done, WRITE):
             stories = []
-            firsts = [sorted(self.open.pop(story_id), key=_order) for story_id in chunk]
-            titles = self._titles([members[0].id for members in firsts])
-            for story_id, members in zip(chunk, firsts, strict=True):
+            ordered = [sorted(self.open.pop(story_id), key=_order) for story_id in chunk]
+            titles = self._titles([members[0].id for members in ordered])
+            for story_id, members in zip(chunk, ordered, strict=True):
                 stories.append(_aggregate(story_id, members, titles.get(members[0].id, "")))
             # No rows of these stories are expected, but one left there would fail the
             # whole assignment: replaced, as refresh_stories does.

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, select, text
 from sqlalchemy.pool import NullPool
 
 from app.config import Settings
@@ -19,6 +19,7 @@ from app.databases import database_for
 from app.ingest.loader import ingest_paths
 from app.ingest.remove import delete_urls
 from app.main import create_app
+from app.models import Article
 from tests.factories import write_article
 
 CHANGES = "/api/v1/changes"
@@ -357,3 +358,37 @@ def test_story_ids_written_in_bulk_reach_the_feed_and_move_the_version(
     by_hand(database_url, f"UPDATE articles SET story_id = id WHERE id = {second}")
     assert follower.poll() == 1
     assert follower.mirror[second]["story_id"] == second
+
+
+def test_articles_written_in_bulk_keep_to_the_seven_categories(
+    corpus: Path, ingest, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    # The ingest's bulk insert (SQLite: without the category trigger, checked once per
+    # statement instead) refuses a category outside the list, as a row insert does.
+    write_five(corpus)
+    ingest(corpus)
+    articles = Article.__table__
+    with engine.connect() as connection:
+        first = connection.execute(select(articles).order_by(articles.c.id)).mappings().first()
+    assert first is not None
+    row = dict(first) | {"story_id": None}
+    urls = {}
+    for category, refused in (("sports", False), ("gossip", True)):
+        urls[category] = f"https://news.example/{category}"
+        try:
+            with engine.connect() as connection, connection.begin():
+                database = database_for(connection)
+                database.begin_writing(connection)
+                [new_id] = database.new_ids(connection, articles, 1)
+                copy = row | {"id": new_id, "url": urls[category], "category": category}
+                database.bulk_insert(connection, articles, [copy])
+        except Exception as exc:  # PostgreSQL's COPY raises the driver's own error
+            assert refused and "ck_articles_category" in str(exc), exc
+        else:
+            assert not refused
+    with engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT url, category FROM articles WHERE url IN (:a, :b)"),
+            {"a": urls["sports"], "b": urls["gossip"]},
+        ).all()
+    assert [tuple(r) for r in stored] == [(urls["sports"], "sports")]

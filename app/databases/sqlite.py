@@ -509,7 +509,8 @@ class SQLite(Database):
         self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]
     ) -> None:
         if rows:
-            connection.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+            with _in_bulk(connection, table.name, [f"{table.name}_insert_version"], ()):
+                connection.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
 
     def bulk_insert(
         self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]

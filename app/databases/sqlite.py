@@ -199,21 +199,35 @@ _TOUCH_CHANGES = text(
 _MOVE_CHANGE_SEQ = text("UPDATE archive_state SET change_seq = change_seq + :n")
 # SQLite's stand-in for a CHECK on articles.category (migration 0009) is a BEFORE INSERT
 # trigger, and a trigger that may RAISE(ABORT) costs a statement journal per row (half
-# the time of the articles' insert). Instead: an article inserted with a category out of
-# the list is updated to itself, which fires the BEFORE UPDATE trigger's same refusal.
-_CHECK_CATEGORIES = text(
-    "UPDATE articles SET category = category "
-    "WHERE id IN (SELECT value FROM json_each(:ids)) "
+# the time of the articles' insert). Instead (_check_categories): an article inserted with
+# a category out of the list is updated to itself, which fires the BEFORE UPDATE trigger's
+# same refusal; looked for first, as an UPDATE of articles compiles all its triggers.
+_CATEGORIES = json.dumps(CATEGORIES)
+_FIND_BAD_CATEGORY = text(
+    "SELECT 1 FROM articles WHERE id IN (SELECT value FROM json_each(:ids)) "
+    "AND category NOT IN (SELECT value FROM json_each(:categories)) LIMIT 1"
+)
+_REFUSE_BAD_CATEGORY = text(
+    "UPDATE articles SET category = category WHERE id IN (SELECT value FROM json_each(:ids)) "
     "AND category NOT IN (SELECT value FROM json_each(:categories))"
-).bindparams(categories=json.dumps(CATEGORIES))
+)
+
+
+def _check_categories(connection: Connection, params: dict[str, Any]) -> None:
+    params = params | {"categories": _CATEGORIES}
+    if connection.execute(_FIND_BAD_CATEGORY, params).first() is not None:
+        connection.execute(_REFUSE_BAD_CATEGORY, params)
+
+
 _MOVE_VERSION = text("UPDATE archive_state SET version = version + 1")
-_INSTEAD: dict[str, tuple[TextClause, ...]] = {
+_Step = TextClause | Callable[[Connection, dict[str, Any]], None]
+_INSTEAD: dict[str, tuple[_Step, ...]] = {
     "articles_counts_insert": (_COUNT_ARTICLES,),
     "articles_changes_insert": (_RECORD_CHANGES, _MOVE_CHANGE_SEQ),
     "articles_changes_update": (_RECORD_CHANGES, _MOVE_CHANGE_SEQ),
     "articles_update_version": (_MOVE_VERSION,),
     "article_authors_changes_insert": (_TOUCH_CHANGES, _MOVE_CHANGE_SEQ),
-    "articles_category_insert": (_CHECK_CATEGORIES,),
+    "articles_category_insert": (_check_categories,),
 }
 # The row triggers of inserts that bulk_insert takes off (beside the version's), and the
 # column of the rows that names their article.
@@ -237,8 +251,11 @@ def _in_bulk(
         ids = list(dict.fromkeys(article_ids))
         params = {"ids": json.dumps(ids), "n": len(ids)}
         for name in dropped:
-            for statement in _INSTEAD.get(name, (_MOVE_VERSION,)):
-                connection.execute(statement, params)
+            for step in _INSTEAD.get(name, (_MOVE_VERSION,)):
+                if isinstance(step, TextClause):
+                    connection.execute(step, params)
+                else:
+                    step(connection, params)
 
 
 def _statement_timeout(engine: Engine, timeout_ms: int) -> None:

@@ -54,7 +54,8 @@ UNVERSIONED = {
     "alembic_version": "the schema's revision, not data",
     "archive_state": "the version itself",
     "articles_fts": "an FTS5 virtual table: articles_fts_docsize carries its triggers",
-    "articles_fts_content": "FTS5 documents, written with articles_fts_docsize",
+    "articles_fts_entries": "the index entries' text, which FTS5 reads only to take an entry "
+    "out; every change to the index writes articles_fts_docsize",
     "articles_fts_data": "FTS5 token segments, written with articles_fts_docsize",
     "articles_fts_idx": "FTS5 segment directory, written with articles_fts_docsize",
     "articles_fts_config": "FTS5 settings",
@@ -160,8 +161,9 @@ CHANGES = {
     SEARCH_INDEX: Change(
         {
             "sqlite": (
-                "UPDATE articles_fts SET title = '', body = '' "
-                f"WHERE rowid & 268435455 = {FIRST_ID}"  # the key's article id (app.search.keys)
+                # The entry goes; an UPDATE of its text by hand would leave the text that
+                # FTS5 reads to take entries out behind (migration 0012 says how to edit).
+                f"DELETE FROM articles_fts WHERE rowid & 268435455 = {FIRST_ID}"  # the key's id
             ),
             "postgresql": (
                 f"UPDATE article_search SET vector = ''::tsvector WHERE article_id = {FIRST_ID}"

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete
+from sqlalchemy import text as sql
 
 from app.models import Article, ArticleAuthor
 from tests.factories import article_text, write_article
@@ -300,6 +301,62 @@ def test_deleted_article_leaves_the_index(searchable: TestClient, engine: Engine
         conn.execute(delete(Article).where(Article.id == item["id"]))
     assert found(searchable, "Омск") == []
     assert set(found(searchable, "форум")) == FORUM - {"forum"}
+
+
+def test_the_index_follows_every_change_of_its_articles(
+    client: TestClient, corpus: Path, ingest, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    # SQLite keeps each entry's text apart from the index (migration 0012) and FTS5 reads
+    # it to take the entry out: a new text, a new date (by the ingest or by hand) and a
+    # deletion by hand must each leave the index whole and answering as the articles say.
+    def write(name: str, words: str, published: str) -> Path:
+        return write_article(
+            corpus,
+            f"{name}.txt",
+            url=f"https://a.ru/{name}",
+            paragraphs=[words],
+            published=published,
+        )
+
+    first = write("one", "Слоны пришли в город.", "2020-03-01T10:00:00+03:00")
+    write("two", "Слоны ушли из города.", "2020-03-02T10:00:00+03:00")
+    write("three", "Слоны спят в зоопарке.", "2020-03-03T10:00:00+03:00")
+    ingest(corpus)
+    assert found(client, "слон", sort="-published_at") == ["three", "two", "one"]
+    first.write_text(
+        article_text(
+            url="https://a.ru/one",
+            paragraphs=["Жирафы пришли в город."],
+            published="2020-03-04T10:00:00+03:00",
+        )
+    )
+    assert ingest(corpus).updated == 1
+    with engine.begin() as connection:
+        connection.execute(
+            sql("UPDATE articles SET published_at = :at WHERE url = 'https://a.ru/two'"),
+            {
+                "at": "2020-03-05 07:00:00.000000"
+                if engine.dialect.name == "sqlite"
+                else "2020-03-05T07:00:00+00:00"
+            },
+        )
+        three = connection.scalar(sql("SELECT id FROM articles WHERE url = 'https://a.ru/three'"))
+        connection.execute(delete(ArticleAuthor).where(ArticleAuthor.article_id == three))
+        connection.execute(delete(Article).where(Article.id == three))
+    assert found(client, "слон", sort="-published_at") == ["two"]
+    assert found(client, "жираф") == ["one"]
+    assert found(client, "город", sort="-published_at") == ["two", "one"]
+    assert found(client, "зоопарк") == []
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            connection.execute(
+                sql("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+            )
+            entries = connection.execute(
+                sql("SELECT article_id, key FROM articles_fts_entries ORDER BY article_id")
+            ).all()
+            indexed = connection.scalars(sql("SELECT rowid FROM articles_fts ORDER BY rowid")).all()
+        assert sorted(key for _, key in entries) == indexed and len(entries) == 2
 
 
 FACET_FILTERS: list[dict[str, Any]] = [

@@ -2,13 +2,15 @@
 writes and the plain-sqlite3 reader of the data version.
 
 The search index is an FTS5 table ``articles_fts(title, body)`` whose rowid is the
-article's key (app.search.keys: published_at and id), holding the analysed terms
+article's key (app.search.keys: published_at and id), indexing the analysed terms
 (app.search.analyzer) separated by spaces; FTS5's own tokenizer then only splits on those
-spaces. FTS5 walks a term's matches in rowid order, so a search by date reads a page of
-matches, and a rowid range is a date range. Ranked with bm25, the title weighing
-TITLE_WEIGHT times the body. Triggers (migrations 0002, 0007) drop an article's entry when
-it is deleted and move it when its date changes. Instants are stored as naive UTC text in
-one fixed format, so text order is instant order.
+spaces. The terms themselves are kept in ``articles_fts_entries`` (external content,
+migration 0012), appended in article order rather than at each key's place. FTS5 walks a
+term's matches in rowid order, so a search by date reads a page of matches, and a rowid
+range is a date range. Ranked with bm25, the title weighing TITLE_WEIGHT times the body.
+Triggers (migrations 0002, 0007) drop an article's entry when it is deleted and move it
+when its date changes (0012: its text too). Instants are stored as naive UTC text in one
+fixed format, so text order is instant order.
 
 The ingest's bulk writes (bulk_insert, set_story_ids) take off the row triggers that keep
 the data version, the changes feed and the article counts, and do their work once per
@@ -80,6 +82,23 @@ POOL_SIZE = 40  # anyio's default threadpool size: FastAPI runs sync routes ther
 PROGRESS_STEPS = 10_000
 
 fts_table = table(FTS_TABLE, column("rowid", Integer), column("title"), column("body"))
+# The text of each index entry (migration 0012): FTS5's external content, in article order.
+_ENTRIES = table(
+    "articles_fts_entries",
+    column("article_id", Integer),
+    column("key", Integer),
+    column("title"),
+    column("body"),
+)
+# Only an entry the index holds (one may have been deleted from articles_fts by hand):
+# FTS5 fails on taking out one it does not (migration 0012).
+_UNINDEX = text(
+    "DELETE FROM articles_fts WHERE rowid = :key "
+    "AND EXISTS (SELECT 1 FROM articles_fts_docsize WHERE id = :key)"
+)
+_REPLACE_ENTRY = text(
+    "UPDATE articles_fts_entries SET title = :title, body = :body WHERE article_id = :article_id"
+)
 _FTS: ColumnClause[Any] = literal_column(FTS_TABLE)  # the table as MATCH's left side
 _MATCHES = _FTS.op("MATCH")(bindparam(SEARCH_PARAM, type_=String()))
 _SCORE = -func.bm25(_FTS, TITLE_WEIGHT, 1.0, type_=Double)
@@ -415,21 +434,29 @@ class SQLite(Database):
         new: Sequence[IndexedArticle] = (),
         changed: Sequence[IndexedArticle] = (),
     ) -> None:
-        # FTS5 has no upsert: a changed article's entry goes, then comes back with the new.
-        # (A changed date already moved it to its new key: the articles_fts_move trigger.)
-        rows = [
-            {"rowid": keys.search_key(a.published_at, a.article_id), "title": a.entry[0]}
-            | {"body": a.entry[1]}
+        # FTS5 has no upsert: a changed article's entry goes (FTS5 reads the text it
+        # indexed from articles_fts_entries, so that text is replaced after), then comes
+        # back with the new. (A changed date already moved it to its new key: the
+        # articles_fts_move trigger.)
+        entries = [
+            {
+                "article_id": a.article_id,
+                "key": keys.search_key(a.published_at, a.article_id),
+                "title": a.entry[0],
+                "body": a.entry[1],
+            }
             for a in (*new, *changed)
         ]
         with _shadow_triggers_off(connection):
             if changed:
-                connection.execute(
-                    text("DELETE FROM articles_fts WHERE rowid = :rowid"),
-                    [{"rowid": row["rowid"]} for row in rows[len(new) :]],
-                )
+                replaced = entries[len(new) :]
+                connection.execute(_UNINDEX, replaced)
+                connection.execute(_REPLACE_ENTRY, replaced)
+            if new:  # in article order: appended to the table's end
+                connection.execute(insert(_ENTRIES), entries[: len(new)])
             # In key order: FTS5 writes its pending terms out as a segment whenever a rowid
             # is lower than the one before.
+            rows = [{"rowid": e["key"], "title": e["title"], "body": e["body"]} for e in entries]
             rows.sort(key=itemgetter("rowid"))
             self.bulk_insert(connection, fts_table, rows)
 

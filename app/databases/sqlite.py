@@ -96,8 +96,11 @@ _UNINDEX = text(
     "DELETE FROM articles_fts WHERE rowid = :key "
     "AND EXISTS (SELECT 1 FROM articles_fts_docsize WHERE id = :key)"
 )
+# An upsert: the text is there unless someone deleted it by hand.
 _REPLACE_ENTRY = text(
-    "UPDATE articles_fts_entries SET title = :title, body = :body WHERE article_id = :article_id"
+    "INSERT INTO articles_fts_entries (article_id, key, title, body) "
+    "VALUES (:article_id, :key, :title, :body) ON CONFLICT (article_id) DO UPDATE SET "
+    "key = excluded.key, title = excluded.title, body = excluded.body"
 )
 _FTS: ColumnClause[Any] = literal_column(FTS_TABLE)  # the table as MATCH's left side
 _MATCHES = _FTS.op("MATCH")(bindparam(SEARCH_PARAM, type_=String()))

@@ -22,7 +22,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from functools import partial
 from operator import itemgetter
@@ -262,12 +262,25 @@ _ARTICLE_UPDATE_TRIGGERS = ("articles_update_version", "articles_changes_update"
 _SET_STORY_ID = text("UPDATE articles SET story_id = :value WHERE id = :row_id")
 
 
+def _inserting(
+    connection: Connection, table: str, rows: list[dict[str, Any]]
+) -> AbstractContextManager[None]:
+    """_in_bulk for an insert of these rows: the table's version trigger off, and the
+    row triggers of _ON_INSERT when the rows name their articles."""
+    triggers = [f"{table}_insert_version"]
+    article_ids: list[int] = []
+    if (key := _ARTICLE_OF.get(table)) is not None and all(key in r for r in rows):
+        triggers += _ON_INSERT[table]
+        article_ids = [row[key] for row in rows]
+    return _in_bulk(connection, table, triggers, article_ids)
+
+
 @contextmanager
 def _in_bulk(
     connection: Connection, table: str, triggers: Sequence[str], article_ids: Sequence[int]
 ) -> Iterator[None]:
     """Write to the table with these row triggers off, then do their work once
-    (_INSTEAD); the version trigger of inserts is always among those to take off."""
+    (_INSTEAD; a trigger without an entry there only moved the version)."""
     with _triggers_off(connection, table, triggers) as dropped:
         yield
         ids = list(dict.fromkeys(article_ids))
@@ -556,21 +569,15 @@ class SQLite(Database):
         self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]
     ) -> None:
         if rows:
-            with _in_bulk(connection, table.name, [f"{table.name}_insert_version"], ()):
+            with _inserting(connection, table.name, rows):
                 connection.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
 
     def bulk_insert(
         self, connection: Connection, table: TableClause, rows: list[dict[str, Any]]
     ) -> None:
-        if not rows:
-            return
-        triggers = [f"{table.name}_insert_version"]
-        article_ids: list[int] = []
-        if (key := _ARTICLE_OF.get(table.name)) is not None and all(key in r for r in rows):
-            triggers += _ON_INSERT[table.name]
-            article_ids = [row[key] for row in rows]
-        with _in_bulk(connection, table.name, triggers, article_ids):
-            connection.execute(insert(table), rows)
+        if rows:
+            with _inserting(connection, table.name, rows):
+                connection.execute(insert(table), rows)
 
     def set_story_ids(
         self, connection: Connection, values: Sequence[tuple[int, int | None]]
